@@ -1,0 +1,17 @@
+//! kmipd: a KMIP key server whose key material lives in a PKCS#11 HSM.
+//!
+//! # Layout
+//!
+//! - [`ttlv`]: the TTLV item tree and its binary, XML and JSON encodings; the tag registry.
+//!   Knows nothing of KMIP semantics.
+//! - [`kmip`]: typed KMIP messages, payloads, enumerations and the attribute model.
+//!   Knows nothing of PKCS#11.
+//! - [`hsm`]: the `Hsm` trait and its PKCS#11 implementation (session pool, templates,
+//!   profiles), KMIP-neutral.
+//! - [`cli`]: the `kmipd` subcommands' logic, kept out of `main.rs` so that tests can call it.
+
+#![deny(unsafe_code)]
+
+pub mod cli;
+pub mod kmip;
+pub mod ttlv;
