@@ -475,23 +475,23 @@ pub enum KeyMaterial {
     /// Raw, Opaque, PKCS1, PKCS8, ECPrivateKey, X.509 ... or extension formats.
     Bytes(SecretBytes),
     /// Transparent Symmetric Key.
-    TransparentSymmetric(TransparentSymmetricKey),
+    TransparentSymmetric(Box<TransparentSymmetricKey>),
     /// Transparent DSA Private Key.
-    TransparentDsaPrivate(TransparentDsaPrivateKey),
+    TransparentDsaPrivate(Box<TransparentDsaPrivateKey>),
     /// Transparent DSA Public Key.
-    TransparentDsaPublic(TransparentDsaPublicKey),
+    TransparentDsaPublic(Box<TransparentDsaPublicKey>),
     /// Transparent RSA Private Key.
-    TransparentRsaPrivate(TransparentRsaPrivateKey),
+    TransparentRsaPrivate(Box<TransparentRsaPrivateKey>),
     /// Transparent RSA Public Key.
-    TransparentRsaPublic(TransparentRsaPublicKey),
+    TransparentRsaPublic(Box<TransparentRsaPublicKey>),
     /// Transparent DH Private Key.
-    TransparentDhPrivate(TransparentDhPrivateKey),
+    TransparentDhPrivate(Box<TransparentDhPrivateKey>),
     /// Transparent DH Public Key.
-    TransparentDhPublic(TransparentDhPublicKey),
+    TransparentDhPublic(Box<TransparentDhPublicKey>),
     /// Transparent EC/ECDSA/ECDH/ECMQV Private Key.
-    TransparentEcPrivate(TransparentEcPrivateKey),
+    TransparentEcPrivate(Box<TransparentEcPrivateKey>),
     /// Transparent EC/ECDSA/ECDH/ECMQV Public Key.
-    TransparentEcPublic(TransparentEcPublicKey),
+    TransparentEcPublic(Box<TransparentEcPublicKey>),
 }
 
 impl KeyMaterial {
@@ -502,37 +502,37 @@ impl KeyMaterial {
         }
         Ok(match format {
             F::TransparentSymmetricKey => {
-                KeyMaterial::TransparentSymmetric(FromTtlv::from_ttlv_item(item, path)?)
+                KeyMaterial::TransparentSymmetric(Box::new(FromTtlv::from_ttlv_item(item, path)?))
             }
             F::TransparentDSAPrivateKey => {
-                KeyMaterial::TransparentDsaPrivate(FromTtlv::from_ttlv_item(item, path)?)
+                KeyMaterial::TransparentDsaPrivate(Box::new(FromTtlv::from_ttlv_item(item, path)?))
             }
             F::TransparentDSAPublicKey => {
-                KeyMaterial::TransparentDsaPublic(FromTtlv::from_ttlv_item(item, path)?)
+                KeyMaterial::TransparentDsaPublic(Box::new(FromTtlv::from_ttlv_item(item, path)?))
             }
             F::TransparentRSAPrivateKey => {
-                KeyMaterial::TransparentRsaPrivate(FromTtlv::from_ttlv_item(item, path)?)
+                KeyMaterial::TransparentRsaPrivate(Box::new(FromTtlv::from_ttlv_item(item, path)?))
             }
             F::TransparentRSAPublicKey => {
-                KeyMaterial::TransparentRsaPublic(FromTtlv::from_ttlv_item(item, path)?)
+                KeyMaterial::TransparentRsaPublic(Box::new(FromTtlv::from_ttlv_item(item, path)?))
             }
             F::TransparentDHPrivateKey => {
-                KeyMaterial::TransparentDhPrivate(FromTtlv::from_ttlv_item(item, path)?)
+                KeyMaterial::TransparentDhPrivate(Box::new(FromTtlv::from_ttlv_item(item, path)?))
             }
             F::TransparentDHPublicKey => {
-                KeyMaterial::TransparentDhPublic(FromTtlv::from_ttlv_item(item, path)?)
+                KeyMaterial::TransparentDhPublic(Box::new(FromTtlv::from_ttlv_item(item, path)?))
             }
             F::TransparentECDSAPrivateKey
             | F::TransparentECDHPrivateKey
             | F::TransparentECMQVPrivateKey
             | F::TransparentECPrivateKey => {
-                KeyMaterial::TransparentEcPrivate(FromTtlv::from_ttlv_item(item, path)?)
+                KeyMaterial::TransparentEcPrivate(Box::new(FromTtlv::from_ttlv_item(item, path)?))
             }
             F::TransparentECDSAPublicKey
             | F::TransparentECDHPublicKey
             | F::TransparentECMQVPublicKey
             | F::TransparentECPublicKey => {
-                KeyMaterial::TransparentEcPublic(FromTtlv::from_ttlv_item(item, path)?)
+                KeyMaterial::TransparentEcPublic(Box::new(FromTtlv::from_ttlv_item(item, path)?))
             }
             _ => {
                 return Err(ModelError::InvalidValue {

@@ -702,7 +702,7 @@ macro_rules! operations {
         /// A typed request payload, chosen by the batch item's Operation.
         #[derive(Debug, Clone, PartialEq)]
         pub enum RequestPayload {
-            $( $(#[$m])* $variant($req), )*
+            $( $(#[$m])* $variant(Box<$req>), )*
             /// An operation this model does not type yet: the payload as sent.
             Other {
                 /// The batch item's Operation.
@@ -715,7 +715,7 @@ macro_rules! operations {
         /// A typed response payload, chosen by the batch item's Operation.
         #[derive(Debug, Clone, PartialEq)]
         pub enum ResponsePayload {
-            $( $(#[$m])* $variant($resp), )*
+            $( $(#[$m])* $variant(Box<$resp>), )*
             /// An operation this model does not type yet: the payload as sent.
             Other {
                 /// The batch item's Operation.
@@ -729,7 +729,7 @@ macro_rules! operations {
             /// Decodes a Request Payload for `operation`.
             pub fn decode(operation: Operation, item: &Ttlv, path: &Path<'_>) -> Result<Self, ModelError> {
                 Ok(match operation {
-                    $( Operation::$variant => RequestPayload::$variant(FromTtlv::from_ttlv_item(item, path)?), )*
+                    $( Operation::$variant => RequestPayload::$variant(Box::new(FromTtlv::from_ttlv_item(item, path)?)), )*
                     _ => RequestPayload::Other { operation, payload: item.clone() },
                 })
             }
@@ -760,7 +760,7 @@ macro_rules! operations {
             /// Decodes a Response Payload for `operation`.
             pub fn decode(operation: Operation, item: &Ttlv, path: &Path<'_>) -> Result<Self, ModelError> {
                 Ok(match operation {
-                    $( Operation::$variant => ResponsePayload::$variant(FromTtlv::from_ttlv_item(item, path)?), )*
+                    $( Operation::$variant => ResponsePayload::$variant(Box::new(FromTtlv::from_ttlv_item(item, path)?)), )*
                     _ => ResponsePayload::Other { operation, payload: item.clone() },
                 })
             }
