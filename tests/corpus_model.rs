@@ -1,8 +1,8 @@
 //! The typed model on the OASIS corpus: for every RequestMessage and ResponseMessage of the
 //! KMIP 1.3, 1.4, 2.0 and 2.1 test cases (all subfolders), TTLV → RequestMessage /
-//! ResponseMessage → TTLV must give the identical tree. Prints the counts (files, messages,
-//! typed payloads and `Other` payloads per operation) and fails on any decode error or
-//! mismatch.
+//! ResponseMessage → TTLV must give the identical tree, and every tag of a message must exist
+//! in the message's protocol version. Prints the counts (files, messages, typed payloads and
+//! `Other` payloads per operation) and fails on any decode error, mismatch or version breach.
 //!
 //! `kmip-1.4/testcases/TC-ECDSA-SIGN-1-14.xml` closes `</KMIP>` twice (OASIS original); the
 //! XML reader stops at the first one, so the file is checked like the others.
@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use kmipd::kmip::attributes::check_tags_in_version;
 use kmipd::kmip::{RequestMessage, RequestPayload, ResponseMessage, ResponsePayload};
 use kmipd::ttlv::xml::{self, Placeholders};
 use kmipd::ttlv::{Tag, Ttlv};
@@ -67,6 +68,7 @@ struct Counts {
     typed: usize,
     other: BTreeMap<String, usize>,
     failures: Vec<String>,
+    version_violations: Vec<String>,
 }
 
 impl Counts {
@@ -110,6 +112,11 @@ fn every_1x_and_2x_message_round_trips_through_the_typed_model() {
                     c.requests += 1;
                     match RequestMessage::from_ttlv(item) {
                         Ok(m) => {
+                            if let Some(v) = m.header.protocol_version.to_version() {
+                                if let Err(e) = check_tags_in_version(item, v) {
+                                    c.version_violations.push(format!("{name} #{i}: {e}"));
+                                }
+                            }
                             for b in &m.batch_items {
                                 c.payload(b.payload.is_typed(), format!("{:?}", b.operation));
                             }
@@ -121,6 +128,11 @@ fn every_1x_and_2x_message_round_trips_through_the_typed_model() {
                     c.responses += 1;
                     match ResponseMessage::from_ttlv(item) {
                         Ok(m) => {
+                            if let Some(v) = m.header.protocol_version.to_version() {
+                                if let Err(e) = check_tags_in_version(item, v) {
+                                    c.version_violations.push(format!("{name} #{i}: {e}"));
+                                }
+                            }
                             for b in &m.batch_items {
                                 if let Some(p) = &b.payload {
                                     c.payload(p.is_typed(), format!("{:?}", p.operation()));
@@ -145,10 +157,15 @@ fn every_1x_and_2x_message_round_trips_through_the_typed_model() {
         other_total
     );
     println!("not modelled (Other) by operation: {:?}", c.other);
+    println!("messages using a tag their protocol version does not define: {}", c.version_violations.len());
+    for v in &c.version_violations {
+        println!("VERSION {v}");
+    }
     for f in c.failures.iter().take(60) {
         println!("FAIL {f}");
     }
     assert!(c.failures.is_empty(), "{} of {} messages failed", c.failures.len(), c.requests + c.responses);
+    assert!(c.version_violations.is_empty(), "messages use tags outside their protocol version");
     // Exhaustiveness guards against an XML reader that silently returns nothing.
     assert!(c.files > 500 && c.requests > 2000, "corpus looks incomplete");
     let _ = (RequestPayload::is_typed, ResponsePayload::is_typed);

@@ -3,7 +3,7 @@
 //! path), and the 1.x ⇄ 2.x attribute conversions and version rules.
 
 use kmipd::kmip::attributes::{
-    attribute_exists_in, AttributeHolder, Attributes, CustomAttribute, IndexedAttribute,
+    attribute_exists_in, check_tags_in_version, AttributeHolder, Attributes, CustomAttribute, IndexedAttribute,
     TemplateAttribute,
 };
 use kmipd::kmip::enums::{CryptographicAlgorithm, NameType, Operation, QueryFunction, ResultReason};
@@ -391,4 +391,31 @@ fn secrets_are_not_in_debug_output() {
     assert!(!shown.contains("secret plaintext"));
     assert!(!shown.contains("76657279"));
     assert!(shown.contains("21 bytes"));
+}
+
+#[test]
+fn tags_are_checked_against_the_protocol_version() {
+    let v14 = request(1, 4, vec![(Operation::Create, create_v1())]);
+    assert_eq!(check_tags_in_version(&v14, Version::new(1, 4)), Ok(()));
+    // Template-Attribute was removed in 2.0.
+    assert_eq!(
+        check_tags_in_version(&v14, Version::new(2, 1)),
+        Err(ModelError::NotInVersion {
+            path: "RequestMessage/BatchItem/RequestPayload/TemplateAttribute".into(),
+            version: Version::new(2, 1)
+        })
+    );
+    // Attributes is new in 2.0.
+    let v2_in_1 = request(
+        1,
+        4,
+        vec![(
+            Operation::Create,
+            vec![Ttlv::enumeration(Tag::OBJECT_TYPE, 2), Ttlv::structure(Tag::ATTRIBUTES, vec![])],
+        )],
+    );
+    assert!(matches!(
+        check_tags_in_version(&v2_in_1, Version::new(1, 4)),
+        Err(ModelError::NotInVersion { path, .. }) if path.ends_with("RequestPayload/Attributes")
+    ));
 }

@@ -573,3 +573,22 @@ impl ToTtlv for AttributeReference {
         }
     }
 }
+
+/// Checks that every tag in `item` exists in protocol `version` (by the registry's first
+/// and removed versions), so that a server never sends a peer a field its version does not
+/// know, and can reject one it should not have received. Extension tags (`0x54XXXX`) are
+/// always allowed; tags the registry does not know are left to the typed decoding.
+pub fn check_tags_in_version(item: &Ttlv, version: Version) -> Result<(), ModelError> {
+    fn walk(item: &Ttlv, path: &Path<'_>, version: Version) -> Result<(), ModelError> {
+        if let Some(info) = registry::tag_info(item.tag) {
+            if !info.in_version(version) {
+                return Err(ModelError::NotInVersion { path: path.to_string(), version });
+            }
+        }
+        for child in item.children() {
+            walk(child, &path.child(child.tag, None), version)?;
+        }
+        Ok(())
+    }
+    walk(item, &Path::root(item.tag), version)
+}

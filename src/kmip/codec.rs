@@ -79,6 +79,9 @@ pub enum ModelError {
     /// A KMIP 1.x Attribute Name that is neither a standard attribute nor an `x-`/`y-` name.
     #[error("{path}: unknown attribute name {name:?}")]
     UnknownAttribute { path: String, name: String },
+    /// A tag that the message's protocol version does not define (too new, or removed).
+    #[error("{path}: not defined in KMIP {version}")]
+    NotInVersion { path: String, version: crate::ttlv::registry::Version },
     /// A value that is well-typed but breaks a rule of the specification.
     #[error("{path}: {reason}")]
     InvalidValue { path: String, reason: &'static str },
