@@ -1297,6 +1297,7 @@ operations! {
     SetConstraints: SetConstraintsRequest => EmptyPayload,
     /// Ping (2.x).
     Ping: EmptyPayload => EmptyPayload,
-    /// PKCS#11 (2.x).
+    /// PKCS#11 (2.x). Named like the generated `Operation::PKCS_11`.
+    #[allow(non_camel_case_types)]
     PKCS_11: Pkcs11Request => Pkcs11Response,
 }
