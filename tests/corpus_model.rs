@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use kmipd::kmip::attributes::check_tags_in_version;
-use kmipd::kmip::{RequestMessage, RequestPayload, ResponseMessage, ResponsePayload};
+use kmipd::kmip::{RequestMessage, ResponseMessage};
 use kmipd::ttlv::xml::{self, Placeholders};
 use kmipd::ttlv::{Tag, Ttlv};
 
@@ -88,12 +88,11 @@ impl Counts {
     }
 }
 
-#[test]
-fn every_1x_and_2x_message_round_trips_through_the_typed_model() {
+fn run(folders: &[&str]) -> Counts {
     let dir = corpus_dir();
     assert!(dir.is_dir(), "OASIS corpus not found at {}: set KMIPD_TESTCASES", dir.display());
     let mut c = Counts::default();
-    for folder in FOLDERS {
+    for folder in folders {
         let mut files = Vec::new();
         xml_files(&dir.join(folder), &mut files);
         for path in files {
@@ -149,7 +148,7 @@ fn every_1x_and_2x_message_round_trips_through_the_typed_model() {
     let other_total: usize = c.other.values().sum();
     println!(
         "typed model corpus ({}): {} files, {} requests, {} responses, {} typed payloads, {} Other payloads",
-        FOLDERS.join(", "),
+        folders.join(", "),
         c.files,
         c.requests,
         c.responses,
@@ -161,12 +160,38 @@ fn every_1x_and_2x_message_round_trips_through_the_typed_model() {
     for v in &c.version_violations {
         println!("VERSION {v}");
     }
-    for f in c.failures.iter().take(60) {
+    for f in &c.failures {
         println!("FAIL {f}");
     }
+    c
+}
+
+#[test]
+fn every_1x_and_2x_message_round_trips_through_the_typed_model() {
+    let c = run(FOLDERS);
     assert!(c.failures.is_empty(), "{} of {} messages failed", c.failures.len(), c.requests + c.responses);
     assert!(c.version_violations.is_empty(), "messages use tags outside their protocol version");
     // Exhaustiveness guards against an XML reader that silently returns nothing.
     assert!(c.files > 500 && c.requests > 2000, "corpus looks incomplete");
-    let _ = (RequestPayload::is_typed, ResponsePayload::is_typed);
+}
+
+/// The 1.0–1.2 folder (derived from the printed 2015 profile documents and a third-party
+/// transcription) is not a target of the issue, but it exercises the 1.0–1.2 headers and
+/// attributes. Everything round-trips except two messages whose transcription lost an
+/// Attribute Name; the strict model rejects exactly those.
+#[test]
+fn the_1_0_to_1_2_messages_round_trip_except_two_broken_transcriptions() {
+    let c = run(&["kmip-1.0-1.2"]);
+    let failed: Vec<&str> = c.failures.iter().map(|f| f.split(" #").next().unwrap_or("")).collect();
+    assert_eq!(
+        failed,
+        vec![
+            "kmip-1.0-1.2/profiles/mandatory/CS-AC-M-3-12.xml",
+            "kmip-1.0-1.2/profiles/mandatory/CS-AC-M-8-12.xml"
+        ],
+        "{:#?}",
+        c.failures
+    );
+    assert!(c.failures.iter().all(|f| f.ends_with("required field AttributeName is missing")));
+    assert!(c.version_violations.is_empty());
 }
