@@ -3,7 +3,7 @@
 //! path), and the 1.x ⇄ 2.x attribute conversions and version rules.
 
 use kmipd::kmip::attributes::{
-    attribute_exists_in, check_tags_in_version, AttributeHolder, Attributes, CustomAttribute, IndexedAttribute,
+    attribute_exists_in, check_in_version, AttributeHolder, Attributes, CustomAttribute, IndexedAttribute,
     TemplateAttribute,
 };
 use kmipd::kmip::enums::{CryptographicAlgorithm, NameType, Operation, QueryFunction, ResultReason};
@@ -396,10 +396,10 @@ fn secrets_are_not_in_debug_output() {
 #[test]
 fn tags_are_checked_against_the_protocol_version() {
     let v14 = request(1, 4, vec![(Operation::Create, create_v1())]);
-    assert_eq!(check_tags_in_version(&v14, Version::new(1, 4)), Ok(()));
+    assert_eq!(check_in_version(&v14, Version::new(1, 4)), Ok(()));
     // Template-Attribute was removed in 2.0.
     assert_eq!(
-        check_tags_in_version(&v14, Version::new(2, 1)),
+        check_in_version(&v14, Version::new(2, 1)),
         Err(ModelError::NotInVersion {
             path: "RequestMessage/BatchItem/RequestPayload/TemplateAttribute".into(),
             version: Version::new(2, 1)
@@ -415,7 +415,21 @@ fn tags_are_checked_against_the_protocol_version() {
         )],
     );
     assert!(matches!(
-        check_tags_in_version(&v2_in_1, Version::new(1, 4)),
+        check_in_version(&v2_in_1, Version::new(1, 4)),
         Err(ModelError::NotInVersion { path, .. }) if path.ends_with("RequestPayload/Attributes")
     ));
+    // A 1.x attribute named by a later version: Fresh is 1.1.
+    let fresh = request(
+        1,
+        0,
+        vec![(Operation::Locate, vec![attribute_v1("Fresh", Ttlv::boolean(Tag::ATTRIBUTE_VALUE, true))])],
+    );
+    assert_eq!(
+        check_in_version(&fresh, Version::new(1, 0)),
+        Err(ModelError::NotInVersion {
+            path: "RequestMessage/BatchItem/RequestPayload/Attribute/AttributeName".into(),
+            version: Version::new(1, 0)
+        })
+    );
+    assert_eq!(check_in_version(&fresh, Version::new(1, 1)), Ok(()));
 }

@@ -574,11 +574,12 @@ impl ToTtlv for AttributeReference {
     }
 }
 
-/// Checks that every tag in `item` exists in protocol `version` (by the registry's first
-/// and removed versions), so that a server never sends a peer a field its version does not
-/// know, and can reject one it should not have received. Extension tags (`0x54XXXX`) are
+/// Checks that every tag in `item`, and every standard attribute named by a 1.x Attribute
+/// Name, exists in protocol `version` (by the registry's first and removed versions), so that
+/// a server never sends a peer a field or attribute its version does not know, and can reject
+/// one it should not have received. Extension tags (`0x54XXXX`) and custom attribute names are
 /// always allowed; tags the registry does not know are left to the typed decoding.
-pub fn check_tags_in_version(item: &Ttlv, version: Version) -> Result<(), ModelError> {
+pub fn check_in_version(item: &Ttlv, version: Version) -> Result<(), ModelError> {
     fn walk(item: &Ttlv, path: &Path<'_>, version: Version) -> Result<(), ModelError> {
         if let Some(info) = registry::tag_info(item.tag) {
             if !info.in_version(version) {
@@ -586,7 +587,18 @@ pub fn check_tags_in_version(item: &Ttlv, version: Version) -> Result<(), ModelE
             }
         }
         for child in item.children() {
-            walk(child, &path.child(child.tag, None), version)?;
+            let child_path = path.child(child.tag, None);
+            if item.tag == Tag::ATTRIBUTE && child.tag == Tag::ATTRIBUTE_NAME {
+                if let Value::TextString(name) = &child.value {
+                    let standard = registry::tag_by_name(name)
+                        .map(|t| Tag(t.tag))
+                        .filter(|t| Attribute::is_standard_tag(*t));
+                    if standard.is_some_and(|t| !attribute_exists_in(t, version)) {
+                        return Err(ModelError::NotInVersion { path: child_path.to_string(), version });
+                    }
+                }
+            }
+            walk(child, &child_path, version)?;
         }
         Ok(())
     }
