@@ -39,7 +39,14 @@ fn xml_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn first_difference(a: &Ttlv, b: &Ttlv, path: &mut Vec<String>) -> Option<String> {
     path.push(format!("{:?}", a.tag));
     let result = if a.tag != b.tag || a.item_type() != b.item_type() {
-        Some(format!("{}: {:?}/{:?} vs {:?}/{:?}", path.join("/"), a.tag, a.item_type(), b.tag, b.item_type()))
+        Some(format!(
+            "{}: {:?}/{:?} vs {:?}/{:?}",
+            path.join("/"),
+            a.tag,
+            a.item_type(),
+            b.tag,
+            b.item_type()
+        ))
     } else if a.children().is_empty() && b.children().is_empty() {
         (a != b).then(|| format!("{}: {:?} vs {:?}", path.join("/"), a.value, b.value))
     } else {
@@ -156,7 +163,10 @@ fn run(folders: &[&str]) -> Counts {
         other_total
     );
     println!("not modelled (Other) by operation: {:?}", c.other);
-    println!("messages using a tag or attribute their protocol version does not define: {}", c.version_violations.len());
+    println!(
+        "messages using a tag or attribute their protocol version does not define: {}",
+        c.version_violations.len()
+    );
     for v in &c.version_violations {
         println!("VERSION {v}");
     }

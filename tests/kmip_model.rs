@@ -152,10 +152,7 @@ fn create_v1() -> Vec<Ttlv> {
                     "Name",
                     Ttlv::structure(
                         Tag::ATTRIBUTE_VALUE,
-                        vec![
-                            Ttlv::text(Tag::NAME_VALUE, "key-1"),
-                            Ttlv::enumeration(Tag::NAME_TYPE, 1),
-                        ],
+                        vec![Ttlv::text(Tag::NAME_VALUE, "key-1"), Ttlv::enumeration(Tag::NAME_TYPE, 1)],
                     ),
                 ),
                 attribute_v1("x-Product", Ttlv::text(Tag::ATTRIBUTE_VALUE, "vSphere")),
@@ -177,7 +174,9 @@ fn create_1x_decodes_to_typed_attributes_and_round_trips() {
         Attribute::Name(Name { name_value: "key-1".into(), name_type: NameType::UninterpretedTextString })
     );
     assert!(matches!(&attrs[3], Attribute::Custom(c) if c.attribute_name == "x-Product"));
-    assert!(matches!(&msg.batch_items[1].payload, RequestPayload::Activate(a) if a.unique_identifier.is_none()));
+    assert!(
+        matches!(&msg.batch_items[1].payload, RequestPayload::Activate(a) if a.unique_identifier.is_none())
+    );
     assert_eq!(msg.to_ttlv(), item);
 }
 
@@ -259,7 +258,9 @@ fn out_of_place_field_names_its_path() {
     );
     assert_eq!(
         decode_error(&item),
-        ModelError::UnexpectedField { path: "RequestMessage/BatchItem[0]/RequestPayload/UniqueIdentifier".into() }
+        ModelError::UnexpectedField {
+            path: "RequestMessage/BatchItem[0]/RequestPayload/UniqueIdentifier".into()
+        }
     );
 }
 
@@ -286,17 +287,15 @@ fn wrong_type_missing_field_unknown_enum_and_unknown_attribute_are_errors() {
         ModelError::UnknownEnumValue { value: 0x77, enumeration: "Object Type", .. }
     ));
     // Extension values (high bit set) are legal and kept.
-    let item = request(1, 4, vec![(Operation::Create, vec![Ttlv::enumeration(Tag::OBJECT_TYPE, 0x8000_0001)])]);
+    let item =
+        request(1, 4, vec![(Operation::Create, vec![Ttlv::enumeration(Tag::OBJECT_TYPE, 0x8000_0001)])]);
     let msg = RequestMessage::from_ttlv(&item).unwrap();
     assert_eq!(msg.to_ttlv(), item);
 
     let item = request(
         1,
         4,
-        vec![(
-            Operation::Locate,
-            vec![attribute_v1("Colour", Ttlv::text(Tag::ATTRIBUTE_VALUE, "red"))],
-        )],
+        vec![(Operation::Locate, vec![attribute_v1("Colour", Ttlv::text(Tag::ATTRIBUTE_VALUE, "red"))])],
     );
     assert!(matches!(
         decode_error(&item),
@@ -358,19 +357,13 @@ fn new_attribute_holds_exactly_one_attribute() {
         Tag::NEW_ATTRIBUTE,
         vec![Ttlv::integer(Tag::CRYPTOGRAPHIC_LENGTH, 128), Ttlv::integer(Tag::CRYPTOGRAPHIC_LENGTH, 256)],
     );
-    assert!(matches!(
-        AttributeHolder::from_ttlv_item(&two, &path),
-        Err(ModelError::UnexpectedField { .. })
-    ));
+    assert!(matches!(AttributeHolder::from_ttlv_item(&two, &path), Err(ModelError::UnexpectedField { .. })));
     // A 1.x structure is not a 2.x attribute.
     let v1 = Ttlv::structure(
         Tag::NEW_ATTRIBUTE,
         vec![attribute_v1("Cryptographic Length", Ttlv::integer(Tag::ATTRIBUTE_VALUE, 1))],
     );
-    assert!(matches!(
-        AttributeHolder::from_ttlv_item(&v1, &path),
-        Err(ModelError::InvalidValue { .. })
-    ));
+    assert!(matches!(AttributeHolder::from_ttlv_item(&v1, &path), Err(ModelError::InvalidValue { .. })));
     let indexed = IndexedAttribute { attribute: Attribute::CryptographicLength(1), attribute_index: Some(2) };
     let encoded = indexed.to_ttlv_item(Tag::ATTRIBUTE);
     assert_eq!(encoded.children()[1], Ttlv::integer(Tag::ATTRIBUTE_INDEX, 2));

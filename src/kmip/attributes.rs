@@ -11,18 +11,18 @@
 //! the end convert one form into the other and tell which attributes a protocol version knows.
 
 use super::codec::{
-    kmip_field_put, kmip_field_take, kmip_field_type, kmip_struct, wrong_type, Choice,
-    DateTime, FromTtlv, ModelError, Path, Reader, ToTtlv, Writer,
+    kmip_field_put, kmip_field_take, kmip_field_type, kmip_struct, wrong_type, Choice, DateTime, FromTtlv,
+    ModelError, Path, Reader, ToTtlv, Writer,
 };
 use super::enums::{
-    CertificateType, CryptographicAlgorithm, DigitalSignatureAlgorithm, KeyFormatType,
-    NISTKeyType, ObjectType, OpaqueDataType, ProtectionLevel, State,
+    CertificateType, CryptographicAlgorithm, DigitalSignatureAlgorithm, KeyFormatType, NISTKeyType,
+    ObjectType, OpaqueDataType, ProtectionLevel, State,
 };
 use super::objects::{
     AlternativeName, ApplicationSpecificInformation, CertificateIdentifier, CertificateIssuer,
-    CertificateSubject, CryptographicDomainParameters, CryptographicParameters, Digest,
-    KeyValueLocation, Link, Name, RevocationReason, RngParameters, RotateName, UniqueIdentifier,
-    UsageLimits, X509CertificateIdentifier, X509CertificateIssuer, X509CertificateSubject,
+    CertificateSubject, CryptographicDomainParameters, CryptographicParameters, Digest, KeyValueLocation,
+    Link, Name, RevocationReason, RngParameters, RotateName, UniqueIdentifier, UsageLimits,
+    X509CertificateIdentifier, X509CertificateIssuer, X509CertificateSubject,
 };
 use crate::ttlv::registry::{self, Version};
 use crate::ttlv::{Tag, Ttlv, Value};
@@ -306,11 +306,7 @@ impl Attribute {
     pub fn name(&self) -> String {
         match self {
             Attribute::Custom(c) => c.to_custom_form().attribute_name,
-            other => other
-                .tag()
-                .and_then(registry::tag_info)
-                .map(|t| t.name.to_owned())
-                .unwrap_or_default(),
+            other => other.tag().and_then(registry::tag_info).map(|t| t.name.to_owned()).unwrap_or_default(),
         }
     }
 
@@ -513,9 +509,7 @@ impl Attributes {
 
     /// Only the attributes that a peer speaking `version` knows.
     pub fn for_version(&self, version: Version) -> Attributes {
-        Attributes {
-            attributes: self.attributes.iter().filter(|a| a.exists_in(version)).cloned().collect(),
-        }
+        Attributes { attributes: self.attributes.iter().filter(|a| a.exists_in(version)).cloned().collect() }
     }
 }
 

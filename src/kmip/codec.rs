@@ -58,33 +58,79 @@ impl fmt::Debug for Path<'_> {
 }
 
 /// Why a TTLV tree is not a valid KMIP message (or part of one). Every variant carries the
-/// tag path of the item at fault, e.g. `RequestMessage/BatchItem[2]/RequestPayload/KeyFormatType`.
+/// tag path of the item at fault, e.g. `RequestMessage/BatchItem[2]/RequestPayload/KeyFormatType`
+/// (`[n]` counts from 0 among the items of one repeated field).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ModelError {
     /// The item has another tag than the one the model expects here.
     #[error("{path}: expected {expected}, found {found}")]
-    WrongTag { path: String, expected: Tag, found: Tag },
+    WrongTag {
+        /// Where.
+        path: String,
+        /// The tag the model expects.
+        expected: Tag,
+        /// The tag found.
+        found: Tag,
+    },
     /// The item has an item type the model does not accept for this tag.
     #[error("{path}: item type {found} where {expected} is required")]
-    WrongType { path: String, expected: &'static str, found: &'static str },
+    WrongType {
+        /// Where.
+        path: String,
+        /// The item type(s) accepted.
+        expected: &'static str,
+        /// The item type found.
+        found: &'static str,
+    },
     /// A required field is absent (or not where the specification puts it).
     #[error("{path}: required field {field} is missing")]
-    MissingField { path: String, field: Tag },
+    MissingField {
+        /// The Structure missing the field.
+        path: String,
+        /// The field's tag.
+        field: Tag,
+    },
     /// A child that is unknown in this Structure or out of the specification's order.
     #[error("{path}: unknown or out-of-place field")]
-    UnexpectedField { path: String },
+    UnexpectedField {
+        /// The offending child.
+        path: String,
+    },
     /// An enumeration value that is neither listed by the specification nor an extension.
     #[error("{path}: 0x{value:08X} is not a value of {enumeration}")]
-    UnknownEnumValue { path: String, enumeration: &'static str, value: u32 },
+    UnknownEnumValue {
+        /// Where.
+        path: String,
+        /// The enumeration's name.
+        enumeration: &'static str,
+        /// The wire value.
+        value: u32,
+    },
     /// A KMIP 1.x Attribute Name that is neither a standard attribute nor an `x-`/`y-` name.
     #[error("{path}: unknown attribute name {name:?}")]
-    UnknownAttribute { path: String, name: String },
-    /// A tag that the message's protocol version does not define (too new, or removed).
+    UnknownAttribute {
+        /// Where.
+        path: String,
+        /// The name sent.
+        name: String,
+    },
+    /// A tag or attribute that the message's protocol version does not define (too new, or
+    /// removed).
     #[error("{path}: not defined in KMIP {version}")]
-    NotInVersion { path: String, version: crate::ttlv::registry::Version },
+    NotInVersion {
+        /// Where.
+        path: String,
+        /// The message's protocol version.
+        version: crate::ttlv::registry::Version,
+    },
     /// A value that is well-typed but breaks a rule of the specification.
     #[error("{path}: {reason}")]
-    InvalidValue { path: String, reason: &'static str },
+    InvalidValue {
+        /// Where.
+        path: String,
+        /// The rule broken.
+        reason: &'static str,
+    },
 }
 
 /// A typed value decoded from one TTLV item. The item's tag is the container's business
@@ -112,11 +158,7 @@ pub trait Choice: FromTtlv {
 }
 
 pub(crate) fn wrong_type(item: &Ttlv, path: &Path<'_>, expected: &'static str) -> ModelError {
-    ModelError::WrongType {
-        path: path.to_string(),
-        expected,
-        found: item.item_type().name(),
-    }
+    ModelError::WrongType { path: path.to_string(), expected, found: item.item_type().name() }
 }
 
 macro_rules! primitive {
@@ -147,14 +189,9 @@ primitive!(Vec<u8>, ByteString, "ByteString", |v| v.clone(), |s| s.clone());
 primitive!(u32, Interval, "Interval", |v| *v, |s| *s);
 primitive!(DateTime, DateTime, "DateTime", |v| DateTime(*v), |s| s.0);
 primitive!(DateTimeExtended, DateTimeExtended, "DateTimeExtended", |v| DateTimeExtended(*v), |s| s.0);
-primitive!(SecretBytes, ByteString, "ByteString", |v| SecretBytes::new(v.clone()), |s| s
-    .expose()
-    .to_vec());
-primitive!(SecretText, TextString, "TextString", |v| SecretText::new(v.clone()), |s| s
-    .expose()
-    .to_owned());
-primitive!(SecretBigInt, BigInteger, "BigInteger", |v| SecretBigInt::new(v), |s| s
-    .to_big_int());
+primitive!(SecretBytes, ByteString, "ByteString", |v| SecretBytes::new(v.clone()), |s| s.expose().to_vec());
+primitive!(SecretText, TextString, "TextString", |v| SecretText::new(v.clone()), |s| s.expose().to_owned());
+primitive!(SecretBigInt, BigInteger, "BigInteger", |v| SecretBigInt::new(v), |s| s.to_big_int());
 
 impl<E: KmipEnum> FromTtlv for E {
     fn from_ttlv_item(item: &Ttlv, path: &Path<'_>) -> Result<Self, ModelError> {
@@ -185,6 +222,26 @@ impl FromTtlv for Ttlv {
 impl ToTtlv for Ttlv {
     fn to_ttlv_item(&self, tag: Tag) -> Ttlv {
         Ttlv::new(tag, self.value.clone())
+    }
+}
+
+/// A Structure whose content is vendor-defined (Vendor Extension, Server Information,
+/// Defaults Information): its children are kept as sent, but it must be a Structure.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RawStructure(pub Vec<Ttlv>);
+
+impl FromTtlv for RawStructure {
+    fn from_ttlv_item(item: &Ttlv, path: &Path<'_>) -> Result<Self, ModelError> {
+        match &item.value {
+            Value::Structure(children) => Ok(RawStructure(children.clone())),
+            _ => Err(wrong_type(item, path, "Structure")),
+        }
+    }
+}
+
+impl ToTtlv for RawStructure {
+    fn to_ttlv_item(&self, tag: Tag) -> Ttlv {
+        Ttlv::structure(tag, self.0.clone())
     }
 }
 
@@ -383,9 +440,9 @@ impl<'a, 'p> Reader<'a, 'p> {
     pub fn finish(self) -> Result<(), ModelError> {
         match self.children.get(self.pos) {
             None => Ok(()),
-            Some(extra) => Err(ModelError::UnexpectedField {
-                path: self.path.child(extra.tag, None).to_string(),
-            }),
+            Some(extra) => {
+                Err(ModelError::UnexpectedField { path: self.path.child(extra.tag, None).to_string() })
+            }
         }
     }
 }
@@ -460,23 +517,51 @@ macro_rules! kmip_field_type {
 }
 
 macro_rules! kmip_field_take {
-    ($r:ident, req, $tag:expr) => { $r.required($tag)? };
-    ($r:ident, opt, $tag:expr) => { $r.optional($tag)? };
-    ($r:ident, vec, $tag:expr) => { $r.repeated($tag)? };
-    ($r:ident, vec1, $tag:expr) => { $r.repeated_nonempty($tag)? };
-    ($r:ident, choice, $tag:expr) => { $r.required_choice($tag)? };
-    ($r:ident, optchoice, $tag:expr) => { $r.optional_choice()? };
-    ($r:ident, vecchoice, $tag:expr) => { $r.repeated_choice()? };
+    ($r:ident, req, $tag:expr) => {
+        $r.required($tag)?
+    };
+    ($r:ident, opt, $tag:expr) => {
+        $r.optional($tag)?
+    };
+    ($r:ident, vec, $tag:expr) => {
+        $r.repeated($tag)?
+    };
+    ($r:ident, vec1, $tag:expr) => {
+        $r.repeated_nonempty($tag)?
+    };
+    ($r:ident, choice, $tag:expr) => {
+        $r.required_choice($tag)?
+    };
+    ($r:ident, optchoice, $tag:expr) => {
+        $r.optional_choice()?
+    };
+    ($r:ident, vecchoice, $tag:expr) => {
+        $r.repeated_choice()?
+    };
 }
 
 macro_rules! kmip_field_put {
-    ($w:ident, req, $v:expr, $tag:expr) => { $w.required($tag, $v) };
-    ($w:ident, opt, $v:expr, $tag:expr) => { $w.optional($tag, $v) };
-    ($w:ident, vec, $v:expr, $tag:expr) => { $w.repeated($tag, $v) };
-    ($w:ident, vec1, $v:expr, $tag:expr) => { $w.repeated($tag, $v) };
-    ($w:ident, choice, $v:expr, $tag:expr) => { $w.choice($v) };
-    ($w:ident, optchoice, $v:expr, $tag:expr) => { $w.optional_choice($v) };
-    ($w:ident, vecchoice, $v:expr, $tag:expr) => { $w.repeated_choice($v) };
+    ($w:ident, req, $v:expr, $tag:expr) => {
+        $w.required($tag, $v)
+    };
+    ($w:ident, opt, $v:expr, $tag:expr) => {
+        $w.optional($tag, $v)
+    };
+    ($w:ident, vec, $v:expr, $tag:expr) => {
+        $w.repeated($tag, $v)
+    };
+    ($w:ident, vec1, $v:expr, $tag:expr) => {
+        $w.repeated($tag, $v)
+    };
+    ($w:ident, choice, $v:expr, $tag:expr) => {
+        $w.choice($v)
+    };
+    ($w:ident, optchoice, $v:expr, $tag:expr) => {
+        $w.optional_choice($v)
+    };
+    ($w:ident, vecchoice, $v:expr, $tag:expr) => {
+        $w.repeated_choice($v)
+    };
 }
 
 /// Declares a KMIP Structure: a struct with one public field per entry and its

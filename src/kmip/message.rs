@@ -2,12 +2,12 @@
 //! 2.1 §8–9). A batch item's payload is typed by its Operation (see [`super::payloads`]).
 
 use super::codec::{
-    kmip_field_put, kmip_field_take, kmip_field_type, kmip_struct, wrong_type, DateTime,
-    DateTimeExtended, FromTtlv, ModelError, Path, Reader, SecretBytes, SecretText, ToTtlv, Writer,
+    kmip_field_put, kmip_field_take, kmip_field_type, kmip_struct, wrong_type, DateTime, DateTimeExtended,
+    FromTtlv, ModelError, Path, RawStructure, Reader, SecretBytes, SecretText, ToTtlv, Writer,
 };
 use super::enums::{
-    self, AttestationType, BatchErrorContinuationOption, CredentialType, HashingAlgorithm,
-    Operation, ResultReason, ResultStatus, TicketType,
+    self, AttestationType, BatchErrorContinuationOption, CredentialType, HashingAlgorithm, Operation,
+    ResultReason, ResultStatus, TicketType,
 };
 use super::objects::ProtocolVersion;
 use super::payloads::{RequestPayload, ResponsePayload};
@@ -158,9 +158,7 @@ impl FromTtlv for Credential {
                 CredentialValue::UsernameAndPassword(FromTtlv::from_ttlv_item(&raw, &p)?)
             }
             CredentialType::Device => CredentialValue::Device(FromTtlv::from_ttlv_item(&raw, &p)?),
-            CredentialType::Attestation => {
-                CredentialValue::Attestation(FromTtlv::from_ttlv_item(&raw, &p)?)
-            }
+            CredentialType::Attestation => CredentialValue::Attestation(FromTtlv::from_ttlv_item(&raw, &p)?),
             CredentialType::OneTimePassword => {
                 CredentialValue::OneTimePassword(FromTtlv::from_ttlv_item(&raw, &p)?)
             }
@@ -201,7 +199,7 @@ kmip_struct! {
         /// must fail the item.
         criticality_indicator: req bool = CRITICALITY_INDICATOR,
         /// Vendor Extension (vendor-defined structure, kept as sent).
-        vendor_extension: req Ttlv = VENDOR_EXTENSION,
+        vendor_extension: req RawStructure = VENDOR_EXTENSION,
     }
 }
 
@@ -312,8 +310,7 @@ impl FromTtlv for RequestBatchItem {
         let raw: Ttlv = r.required(Tag::REQUEST_PAYLOAD)?;
         let message_extensions = r.repeated(Tag::MESSAGE_EXTENSION)?;
         r.finish()?;
-        let payload =
-            RequestPayload::decode(operation, &raw, &path.child(Tag::REQUEST_PAYLOAD, None))?;
+        let payload = RequestPayload::decode(operation, &raw, &path.child(Tag::REQUEST_PAYLOAD, None))?;
         Ok(RequestBatchItem { operation, ephemeral, unique_batch_item_id, payload, message_extensions })
     }
 }

@@ -13,6 +13,7 @@
 //! (non-extension) enumeration value is a [`ModelError`] naming the tag path. Encoding writes
 //! exactly what was decoded, so TTLV → model → TTLV is the identity on valid messages.
 
+#![warn(missing_docs)]
 pub mod attributes;
 pub mod codec;
 pub mod enums;

@@ -4,19 +4,18 @@
 
 use super::attributes::{Attributes, IndexedAttribute};
 use super::codec::{
-    kmip_field_put, kmip_field_take, kmip_field_type, kmip_struct, wrong_type, Choice, FromTtlv,
-    ModelError, Path, Reader, SecretBigInt, SecretBytes, ToTtlv, Writer,
-};
-use super::enums::{
-    AlternativeNameType, BlockCipherMode, CertificateRequestType, CertificateType,
-    CryptographicAlgorithm, DRBGAlgorithm, DestroyAction, DigitalSignatureAlgorithm,
-    EncodingOption, FIPS186Variation, HashingAlgorithm, KeyCompressionType, KeyFormatType,
-    KeyRoleType, KeyValueLocationType, LinkType, MaskGenerator, NameType, OpaqueDataType,
-    PaddingMethod, ProfileName, RNGAlgorithm, RNGMode, RecommendedCurve, RevocationReasonCode,
-    RotateNameType, SecretDataType, ShreddingAlgorithm, SplitKeyMethod, UnwrapMode,
-    UsageLimitsUnit, ValidationAuthorityType, ValidationType, WrappingMethod,
+    kmip_field_put, kmip_field_take, kmip_field_type, kmip_struct, wrong_type, Choice, FromTtlv, ModelError,
+    Path, Reader, SecretBigInt, SecretBytes, ToTtlv, Writer,
 };
 use super::enums;
+use super::enums::{
+    AlternativeNameType, BlockCipherMode, CertificateRequestType, CertificateType, CryptographicAlgorithm,
+    DRBGAlgorithm, DestroyAction, DigitalSignatureAlgorithm, EncodingOption, FIPS186Variation,
+    HashingAlgorithm, KeyCompressionType, KeyFormatType, KeyRoleType, KeyValueLocationType, LinkType,
+    MaskGenerator, NameType, OpaqueDataType, PaddingMethod, ProfileName, RNGAlgorithm, RNGMode,
+    RecommendedCurve, RevocationReasonCode, RotateNameType, SecretDataType, ShreddingAlgorithm,
+    SplitKeyMethod, UnwrapMode, UsageLimitsUnit, ValidationAuthorityType, ValidationType, WrappingMethod,
+};
 use crate::ttlv::{BigInt, Tag, Ttlv, Value};
 
 /// A Unique Identifier. 1.x: always a Text String. 2.x also allows an Enumeration naming a
@@ -588,12 +587,7 @@ impl KeyValue {
                 r.required::<Ttlv>(Tag::KEY_MATERIAL)?;
                 KeyMaterial::decode(format, m, &path.child(Tag::KEY_MATERIAL, None))?
             }
-            _ => {
-                return Err(ModelError::MissingField {
-                    path: path.to_string(),
-                    field: Tag::KEY_MATERIAL,
-                })
-            }
+            _ => return Err(ModelError::MissingField { path: path.to_string(), field: Tag::KEY_MATERIAL }),
         };
         let attributes_v1 = r.repeated(Tag::ATTRIBUTE)?;
         let attributes = r.optional(Tag::ATTRIBUTES)?;

@@ -14,21 +14,20 @@ use super::attributes::{
     AttributeHolder, AttributeReference, Attributes, IndexedAttribute, TemplateAttribute,
 };
 use super::codec::{
-    kmip_field_put, kmip_field_take, kmip_field_type, kmip_struct, wrong_type, DateTime,
-    FromTtlv, ModelError, Path, SecretBytes, ToTtlv,
+    kmip_field_put, kmip_field_take, kmip_field_type, kmip_struct, wrong_type, DateTime, FromTtlv,
+    ModelError, Path, RawStructure, SecretBytes, ToTtlv,
 };
 use super::enums::{
-    AttestationType, CancellationResult, CertificateRequestType, ClientRegistrationMethod,
-    DerivationMethod, InteropFunction, KeyCompressionType, KeyFormatType, KeyWrapType,
-    ObjectGroupMember, ObjectType, Operation, PKCS_11Function, PutFunction, QueryFunction,
-    SecretDataType, SplitKeyMethod, ValidityIndicator,
+    AttestationType, CancellationResult, CertificateRequestType, ClientRegistrationMethod, DerivationMethod,
+    InteropFunction, KeyCompressionType, KeyFormatType, KeyWrapType, ObjectGroupMember, ObjectType,
+    Operation, PKCS_11Function, PutFunction, QueryFunction, SecretDataType, SplitKeyMethod,
+    ValidityIndicator,
 };
 use super::message::Ticket;
 use super::objects::{
-    CapabilityInformation, Certificate, CryptographicParameters, DerivationParameters,
-    ExtensionInformation, KeyWrappingSpecification, ManagedObject, ObjectGroups,
-    ProfileInformation, ProtectionStorageMasks, ProtocolVersion, RevocationReason, RngParameters,
-    UniqueIdentifier, UsageLimits, ValidationInformation,
+    CapabilityInformation, Certificate, CryptographicParameters, DerivationParameters, ExtensionInformation,
+    KeyWrappingSpecification, ManagedObject, ObjectGroups, ProfileInformation, ProtectionStorageMasks,
+    ProtocolVersion, RevocationReason, RngParameters, UniqueIdentifier, UsageLimits, ValidationInformation,
 };
 use crate::ttlv::{BigInt, Tag, Ttlv, Value};
 
@@ -402,7 +401,7 @@ kmip_struct! {
         /// Vendor Identification.
         vendor_identification: opt String = VENDOR_IDENTIFICATION,
         /// Server Information (vendor-specific content, kept as sent).
-        server_information: opt Ttlv = SERVER_INFORMATION,
+        server_information: opt RawStructure = SERVER_INFORMATION,
         /// Application Namespaces supported.
         application_namespaces: vec String = APPLICATION_NAMESPACE,
         /// Extension Information.
@@ -420,7 +419,7 @@ kmip_struct! {
         /// Client Registration Methods.
         client_registration_methods: vec ClientRegistrationMethod = CLIENT_REGISTRATION_METHOD,
         /// 2.x Defaults Information (kept as sent).
-        defaults_information: opt Ttlv = DEFAULTS_INFORMATION,
+        defaults_information: opt RawStructure = DEFAULTS_INFORMATION,
         /// 2.x Protection Storage Masks.
         protection_storage_masks: opt ProtectionStorageMasks = PROTECTION_STORAGE_MASKS,
     }
