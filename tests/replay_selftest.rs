@@ -2,7 +2,7 @@
 //! values in place of every `$TOKEN`) for every OASIS test case, and catches a changed result.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+mod common;
 
 use kmipd::conformance::{unix_now, Exchange, Replay, ReplayError};
 use kmipd::ttlv::xml::{self, Placeholders};
@@ -70,18 +70,6 @@ fn tamper_result_status(item: &mut Ttlv) {
     }
 }
 
-fn xml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            xml_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "xml") {
-            out.push(p);
-        }
-    }
-}
-
 /// Files the harness cannot replay because the OASIS original is defective.
 const BROKEN: &[(&str, &str)] = &[
     // Step 4 sends two requests in a row: the expected response of the first is missing.
@@ -90,9 +78,8 @@ const BROKEN: &[(&str, &str)] = &[
 
 #[test]
 fn harness_accepts_reference_responses_and_catches_changes() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/kmip-testcases");
-    let mut files = Vec::new();
-    xml_files(&dir, &mut files);
+    let dir = common::corpus_dir();
+    let files = common::xml_files(&dir);
     let (mut passed, mut steps, mut failures) = (0, 0, Vec::new());
     for path in &files {
         let rel = path.strip_prefix(&dir).unwrap().display().to_string();
