@@ -7,8 +7,9 @@
 //! `kmip-1.4/testcases/TC-ECDSA-SIGN-1-14.xml` closes `</KMIP>` twice (OASIS original); the
 //! XML reader stops at the first one, so the file is checked like the others.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use kmipd::kmip::attributes::check_in_version;
 use kmipd::kmip::{RequestMessage, ResponseMessage};
@@ -16,24 +17,6 @@ use kmipd::ttlv::xml::{self, Placeholders};
 use kmipd::ttlv::{Tag, Ttlv};
 
 const FOLDERS: &[&str] = &["kmip-1.3", "kmip-1.4", "kmip-2.0", "kmip-2.1"];
-
-fn corpus_dir() -> PathBuf {
-    std::env::var_os("KMIPD_TESTCASES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/kmip-testcases"))
-}
-
-fn xml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            xml_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "xml") {
-            out.push(p);
-        }
-    }
-}
 
 /// First differing path between two trees, for a readable failure.
 fn first_difference(a: &Ttlv, b: &Ttlv, path: &mut Vec<String>) -> Option<String> {
@@ -96,13 +79,10 @@ impl Counts {
 }
 
 fn run(folders: &[&str]) -> Counts {
-    let dir = corpus_dir();
-    assert!(dir.is_dir(), "OASIS corpus not found at {}: set KMIPD_TESTCASES", dir.display());
+    let dir = common::corpus_dir();
     let mut c = Counts::default();
     for folder in folders {
-        let mut files = Vec::new();
-        xml_files(&dir.join(folder), &mut files);
-        for path in files {
+        for path in common::xml_files(&dir.join(folder)) {
             c.files += 1;
             let name = path.strip_prefix(&dir).unwrap().display().to_string();
             let text = std::fs::read_to_string(&path).unwrap();
