@@ -426,3 +426,20 @@ fn tags_are_checked_against_the_protocol_version() {
     );
     assert_eq!(check_in_version(&fresh, Version::new(1, 1)), Ok(()));
 }
+
+#[test]
+fn a_rejected_request_still_yields_its_header_and_items() {
+    let item = request(
+        2,
+        1,
+        vec![
+            (Operation::Get, vec![Ttlv::integer(Tag::KEY_FORMAT_TYPE, 1)]),
+            (Operation::Destroy, vec![Ttlv::text(Tag::UNIQUE_IDENTIFIER, "k")]),
+        ],
+    );
+    let err = RequestMessage::from_ttlv(&item).unwrap_err();
+    assert_eq!(err.result_reason(), ResultReason::InvalidMessage);
+    let salvaged = RequestMessage::salvage(&item);
+    assert_eq!(salvaged.header.unwrap().protocol_version.minor, 1);
+    assert_eq!(salvaged.batch_items, vec![(Some(Operation::Get), None), (Some(Operation::Destroy), None)]);
+}

@@ -133,6 +133,27 @@ pub enum ModelError {
     },
 }
 
+impl ModelError {
+    /// The Result Reason a server answers with when a request fails to decode: a value the
+    /// server cannot accept is an Invalid Field, an attribute it does not know an Invalid
+    /// Attribute (2.x name; 1.x servers may prefer Invalid Field), anything structural an
+    /// Invalid Message.
+    pub fn result_reason(&self) -> super::enums::ResultReason {
+        use super::enums::ResultReason;
+        match self {
+            ModelError::UnknownEnumValue { .. } | ModelError::InvalidValue { .. } => {
+                ResultReason::InvalidField
+            }
+            ModelError::UnknownAttribute { .. } => ResultReason::InvalidAttribute,
+            ModelError::WrongTag { .. }
+            | ModelError::WrongType { .. }
+            | ModelError::MissingField { .. }
+            | ModelError::UnexpectedField { .. }
+            | ModelError::NotInVersion { .. } => ResultReason::InvalidMessage,
+        }
+    }
+}
+
 /// A typed value decoded from one TTLV item. The item's tag is the container's business
 /// (it may be the field's own tag or `Attribute Value`); only the type and value are checked.
 pub trait FromTtlv: Sized {

@@ -429,10 +429,41 @@ fn decode_root<T: FromTtlv>(item: &Ttlv, tag: Tag) -> Result<T, ModelError> {
     T::from_ttlv_item(item, &path)
 }
 
+/// What can still be read from a request that does not decode: enough to answer it with a
+/// KMIP error (protocol version, correlation values, each item's Operation and ID).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SalvagedRequest {
+    /// The Request Header, if it decodes on its own.
+    pub header: Option<RequestHeader>,
+    /// Per Batch Item: its Operation and Unique Batch Item ID, where readable.
+    pub batch_items: Vec<(Option<Operation>, Option<Vec<u8>>)>,
+}
+
 impl RequestMessage {
     /// Decodes a Request Message tree.
     pub fn from_ttlv(item: &Ttlv) -> Result<RequestMessage, ModelError> {
         decode_root(item, Tag::REQUEST_MESSAGE)
+    }
+
+    /// Reads what it can of a Request Message that [`RequestMessage::from_ttlv`] rejected, so
+    /// that the server can still send an error response in the client's protocol version.
+    pub fn salvage(item: &Ttlv) -> SalvagedRequest {
+        let root = Path::root(Tag::REQUEST_MESSAGE);
+        let header = item
+            .child(Tag::REQUEST_HEADER)
+            .and_then(|h| RequestHeader::from_ttlv_item(h, &root.child(Tag::REQUEST_HEADER, None)).ok());
+        let batch_items = item
+            .children_with(Tag::BATCH_ITEM)
+            .map(|b| {
+                let path = root.child(Tag::BATCH_ITEM, None);
+                let operation =
+                    b.child(Tag::OPERATION).and_then(|o| Operation::from_ttlv_item(o, &path).ok());
+                let id =
+                    b.child(Tag::UNIQUE_BATCH_ITEM_ID).and_then(|i| Vec::<u8>::from_ttlv_item(i, &path).ok());
+                (operation, id)
+            })
+            .collect();
+        SalvagedRequest { header, batch_items }
     }
 
     /// Encodes the message as a TTLV tree.
