@@ -443,3 +443,27 @@ fn a_rejected_request_still_yields_its_header_and_items() {
     assert_eq!(salvaged.header.unwrap().protocol_version.minor, 1);
     assert_eq!(salvaged.batch_items, vec![(Some(Operation::Get), None), (Some(Operation::Destroy), None)]);
 }
+
+#[test]
+fn version_rules_require_each_versions_form() {
+    let bare_create = vec![Ttlv::enumeration(Tag::OBJECT_TYPE, 2)];
+    let v14 =
+        RequestMessage::from_ttlv(&request(1, 4, vec![(Operation::Create, bare_create.clone())])).unwrap();
+    assert_eq!(
+        v14.check_version_rules(),
+        Err(ModelError::MissingField {
+            path: "RequestMessage/BatchItem[0]/RequestPayload".into(),
+            field: Tag::TEMPLATE_ATTRIBUTE
+        })
+    );
+    let v21 = RequestMessage::from_ttlv(&request(2, 1, vec![(Operation::Create, bare_create)])).unwrap();
+    assert!(matches!(
+        v21.check_version_rules(),
+        Err(ModelError::MissingField { field: Tag::ATTRIBUTES, .. })
+    ));
+    // The 1.x form in a 2.1 message decodes (the model carries both) but breaks the rules.
+    let mixed = RequestMessage::from_ttlv(&request(2, 1, vec![(Operation::Create, create_v1())])).unwrap();
+    assert!(matches!(mixed.check_version_rules(), Err(ModelError::NotInVersion { .. })));
+    let ok = RequestMessage::from_ttlv(&request(1, 4, vec![(Operation::Create, create_v1())])).unwrap();
+    assert_eq!(ok.check_version_rules(), Ok(()));
+}

@@ -1,6 +1,7 @@
 //! Request and response messages: headers, batch items, authentication (KMIP 1.4 §6–7,
 //! 2.1 §8–9). A batch item's payload is typed by its Operation (see [`super::payloads`]).
 
+use super::attributes::check_in_version;
 use super::codec::{
     kmip_field_put, kmip_field_take, kmip_field_type, kmip_struct, wrong_type, DateTime, DateTimeExtended,
     FromTtlv, ModelError, Path, RawStructure, Reader, SecretBytes, SecretText, ToTtlv, Writer,
@@ -11,6 +12,7 @@ use super::enums::{
 };
 use super::objects::ProtocolVersion;
 use super::payloads::{RequestPayload, ResponsePayload};
+use crate::ttlv::registry::Version;
 use crate::ttlv::{Tag, Ttlv, Value};
 
 kmip_struct! {
@@ -470,6 +472,28 @@ impl RequestMessage {
     pub fn to_ttlv(&self) -> Ttlv {
         self.to_ttlv_item(Tag::REQUEST_MESSAGE)
     }
+
+    /// The protocol version of the header, when it is one the registry can name.
+    pub fn protocol_version(&self) -> Option<Version> {
+        self.header.protocol_version.to_version()
+    }
+
+    /// The per-version rules decoding cannot check because it accepts both forms: every tag
+    /// and attribute exists in the header's protocol version, and each payload carries the
+    /// fields its version's form requires (e.g. `Attributes` in a 2.x Create).
+    pub fn check_version_rules(&self) -> Result<(), ModelError> {
+        let root = Path::root(Tag::REQUEST_MESSAGE);
+        let version = self.protocol_version().ok_or_else(|| ModelError::InvalidValue {
+            path: root.child(Tag::REQUEST_HEADER, None).child(Tag::PROTOCOL_VERSION, None).to_string(),
+            reason: "protocol version out of range",
+        })?;
+        check_in_version(&self.to_ttlv(), version)?;
+        for (i, item) in self.batch_items.iter().enumerate() {
+            let batch = root.child(Tag::BATCH_ITEM, Some(i));
+            item.payload.check_required_for_version(version, &batch.child(Tag::REQUEST_PAYLOAD, None))?;
+        }
+        Ok(())
+    }
 }
 
 impl ResponseMessage {
@@ -481,5 +505,29 @@ impl ResponseMessage {
     /// Encodes the message as a TTLV tree.
     pub fn to_ttlv(&self) -> Ttlv {
         self.to_ttlv_item(Tag::RESPONSE_MESSAGE)
+    }
+
+    /// The protocol version of the header, when it is one the registry can name.
+    pub fn protocol_version(&self) -> Option<Version> {
+        self.header.protocol_version.to_version()
+    }
+
+    /// The per-version rules for a response about to be sent: every tag and attribute exists
+    /// in the header's protocol version, and each payload carries the fields its version's
+    /// form requires.
+    pub fn check_version_rules(&self) -> Result<(), ModelError> {
+        let root = Path::root(Tag::RESPONSE_MESSAGE);
+        let version = self.protocol_version().ok_or_else(|| ModelError::InvalidValue {
+            path: root.child(Tag::RESPONSE_HEADER, None).child(Tag::PROTOCOL_VERSION, None).to_string(),
+            reason: "protocol version out of range",
+        })?;
+        check_in_version(&self.to_ttlv(), version)?;
+        for (i, item) in self.batch_items.iter().enumerate() {
+            if let Some(p) = &item.payload {
+                let batch = root.child(Tag::BATCH_ITEM, Some(i));
+                p.check_required_for_version(version, &batch.child(Tag::RESPONSE_PAYLOAD, None))?;
+            }
+        }
+        Ok(())
     }
 }

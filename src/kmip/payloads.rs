@@ -29,6 +29,7 @@ use super::objects::{
     KeyWrappingSpecification, ManagedObject, ObjectGroups, ProfileInformation, ProtectionStorageMasks,
     ProtocolVersion, RevocationReason, RngParameters, UniqueIdentifier, UsageLimits, ValidationInformation,
 };
+use crate::ttlv::registry::Version;
 use crate::ttlv::{BigInt, Tag, Ttlv, Value};
 
 kmip_struct! {
@@ -1098,6 +1099,87 @@ kmip_struct! {
         output_parameters: opt SecretBytes = PKCS_11_OUTPUT_PARAMETERS,
         /// PKCS#11 Return Code.
         return_code: req Pkcs11ReturnCode = PKCS_11_RETURN_CODE,
+    }
+}
+
+/// The field a payload of protocol `version` must carry when the 1.x and 2.x forms of the
+/// payload require different ones (`Template-Attribute` vs `Attributes`, ...).
+fn require_form(
+    version: Version,
+    has_v1: bool,
+    v1_tag: Tag,
+    has_v2: bool,
+    v2_tag: Tag,
+    path: &Path<'_>,
+) -> Result<(), ModelError> {
+    let (present, field) = if version.major >= 2 { (has_v2, v2_tag) } else { (has_v1, v1_tag) };
+    if present {
+        Ok(())
+    } else {
+        Err(ModelError::MissingField { path: path.to_string(), field })
+    }
+}
+
+impl RequestPayload {
+    /// Checks the fields that are required in one protocol version's form of the payload but
+    /// not in the other's (decoding accepts either form, so it cannot check these). `path` is
+    /// the payload's path, for the error.
+    pub fn check_required_for_version(&self, version: Version, path: &Path<'_>) -> Result<(), ModelError> {
+        use RequestPayload as P;
+        let (ta, at) = (Tag::TEMPLATE_ATTRIBUTE, Tag::ATTRIBUTES);
+        match self {
+            P::Create(p) => {
+                require_form(version, p.template_attribute.is_some(), ta, p.attributes.is_some(), at, path)
+            }
+            P::Register(p) => {
+                require_form(version, p.template_attribute.is_some(), ta, p.attributes.is_some(), at, path)
+            }
+            P::DeriveKey(p) => {
+                require_form(version, p.template_attribute.is_some(), ta, p.attributes.is_some(), at, path)
+            }
+            P::CreateSplitKey(p) => {
+                require_form(version, p.template_attribute.is_some(), ta, p.attributes.is_some(), at, path)
+            }
+            P::Locate(p) => require_form(version, true, at, p.attributes.is_some(), at, path),
+            P::AddAttribute(p) => require_form(
+                version,
+                p.attribute.is_some(),
+                Tag::ATTRIBUTE,
+                p.new_attribute.is_some(),
+                Tag::NEW_ATTRIBUTE,
+                path,
+            ),
+            P::ModifyAttribute(p) => require_form(
+                version,
+                p.attribute.is_some(),
+                Tag::ATTRIBUTE,
+                p.new_attribute.is_some(),
+                Tag::NEW_ATTRIBUTE,
+                path,
+            ),
+            P::DeleteAttribute(p) => {
+                require_form(version, p.attribute_name.is_some(), Tag::ATTRIBUTE_NAME, true, at, path)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl ResponsePayload {
+    /// Checks the fields that are required in one protocol version's form of the payload but
+    /// not in the other's. `path` is the payload's path, for the error.
+    pub fn check_required_for_version(&self, version: Version, path: &Path<'_>) -> Result<(), ModelError> {
+        use ResponsePayload as P;
+        let attr = Tag::ATTRIBUTE;
+        match self {
+            P::GetAttributes(p) => {
+                require_form(version, true, attr, p.attributes.is_some(), Tag::ATTRIBUTES, path)
+            }
+            P::AddAttribute(p) | P::ModifyAttribute(p) | P::DeleteAttribute(p) => {
+                require_form(version, p.attribute.is_some(), attr, true, attr, path)
+            }
+            _ => Ok(()),
+        }
     }
 }
 
