@@ -467,3 +467,18 @@ fn version_rules_require_each_versions_form() {
     let ok = RequestMessage::from_ttlv(&request(1, 4, vec![(Operation::Create, create_v1())])).unwrap();
     assert_eq!(ok.check_version_rules(), Ok(()));
 }
+
+#[test]
+fn vendor_attributes_of_other_vendors_get_a_valid_1x_name() {
+    let vendor = CustomAttribute {
+        vendor_identification: Some("ACME".into()),
+        attribute_name: "Colour".into(),
+        attribute_value: Value::TextString("red".into()),
+    };
+    let custom = vendor.to_custom_form();
+    assert_eq!(custom.attribute_name, "x-ACME-Colour");
+    assert_eq!(custom.vendor_identification, None);
+    let again = custom.to_vendor_form();
+    assert_eq!(again.vendor_identification.as_deref(), Some("x"));
+    assert_eq!(again.attribute_name, "ACME-Colour");
+}

@@ -51,15 +51,19 @@ impl CustomAttribute {
         }
     }
 
-    /// The 1.x custom form: vendor `x`, name `Name` becomes `x-Name`.
+    /// The 1.x custom form: vendor `x` (or `y`), name `Name` becomes `x-Name`. 1.x custom
+    /// names must start with `x-` or `y-`, so another vendor's attribute becomes
+    /// `x-Vendor-Name` (which converts back as vendor `x`, name `Vendor-Name`).
     pub fn to_custom_form(&self) -> CustomAttribute {
-        match &self.vendor_identification {
-            Some(vendor) => CustomAttribute {
-                vendor_identification: None,
-                attribute_name: format!("{vendor}-{}", self.attribute_name),
-                attribute_value: self.attribute_value.clone(),
-            },
-            None => self.clone(),
+        let attribute_name = match self.vendor_identification.as_deref() {
+            None => return self.clone(),
+            Some(vendor @ ("x" | "y")) => format!("{vendor}-{}", self.attribute_name),
+            Some(vendor) => format!("x-{vendor}-{}", self.attribute_name),
+        };
+        CustomAttribute {
+            vendor_identification: None,
+            attribute_name,
+            attribute_value: self.attribute_value.clone(),
         }
     }
 }
