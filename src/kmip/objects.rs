@@ -496,8 +496,15 @@ pub enum KeyMaterial {
 impl KeyMaterial {
     fn decode(format: KeyFormatType, item: &Ttlv, path: &Path<'_>) -> Result<Self, ModelError> {
         use KeyFormatType as F;
-        if let Value::ByteString(b) = &item.value {
-            return Ok(KeyMaterial::Bytes(SecretBytes::new(b.clone())));
+        match (&item.value, is_transparent(format)) {
+            (Value::ByteString(b), false) => return Ok(KeyMaterial::Bytes(SecretBytes::new(b.clone()))),
+            (Value::ByteString(_), true) => {
+                return Err(ModelError::InvalidValue {
+                    path: path.to_string(),
+                    reason: "a Transparent Key Format Type needs a Structure Key Material",
+                })
+            }
+            _ => {}
         }
         Ok(match format {
             F::TransparentSymmetricKey => {
@@ -541,6 +548,30 @@ impl KeyMaterial {
             }
         })
     }
+}
+
+/// Whether the format's Key Material is a Structure (the Transparent formats) rather than a
+/// Byte String.
+fn is_transparent(format: KeyFormatType) -> bool {
+    use KeyFormatType as F;
+    matches!(
+        format,
+        F::TransparentSymmetricKey
+            | F::TransparentDSAPrivateKey
+            | F::TransparentDSAPublicKey
+            | F::TransparentRSAPrivateKey
+            | F::TransparentRSAPublicKey
+            | F::TransparentDHPrivateKey
+            | F::TransparentDHPublicKey
+            | F::TransparentECDSAPrivateKey
+            | F::TransparentECDSAPublicKey
+            | F::TransparentECDHPrivateKey
+            | F::TransparentECDHPublicKey
+            | F::TransparentECMQVPrivateKey
+            | F::TransparentECMQVPublicKey
+            | F::TransparentECPrivateKey
+            | F::TransparentECPublicKey
+    )
 }
 
 impl ToTtlv for KeyMaterial {
