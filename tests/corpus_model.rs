@@ -97,7 +97,7 @@ fn run(folders: &[&str]) -> Counts {
                     c.requests += 1;
                     match RequestMessage::from_ttlv(item) {
                         Ok(m) => {
-                            if let Err(e) = m.check_version_rules() {
+                            if let Err(e) = m.check_rules() {
                                 c.version_violations.push(format!("{name} #{i}: {e}"));
                             }
                             for b in &m.batch_items {
@@ -111,7 +111,7 @@ fn run(folders: &[&str]) -> Counts {
                     c.responses += 1;
                     match ResponseMessage::from_ttlv(item) {
                         Ok(m) => {
-                            if let Err(e) = m.check_version_rules() {
+                            if let Err(e) = m.check_rules() {
                                 c.version_violations.push(format!("{name} #{i}: {e}"));
                             }
                             for b in &m.batch_items {
@@ -138,7 +138,7 @@ fn run(folders: &[&str]) -> Counts {
         other_total
     );
     println!("not modelled (Other) by operation: {:?}", c.other);
-    println!("messages breaking a per-version rule: {}", c.version_violations.len());
+    println!("messages breaking a per-version rule or Batch Count: {}", c.version_violations.len());
     for v in &c.version_violations {
         println!("VERSION {v}");
     }

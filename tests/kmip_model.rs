@@ -103,7 +103,7 @@ fn part_b_responses_round_trip_byte_for_byte() {
     assert_eq!(encode(&m4.to_ttlv()).unwrap(), bytes(M4));
 }
 
-fn header(major: i32, minor: i32) -> Ttlv {
+fn header(major: i32, minor: i32, batch_count: usize) -> Ttlv {
     Ttlv::structure(
         Tag::REQUEST_HEADER,
         vec![
@@ -114,13 +114,13 @@ fn header(major: i32, minor: i32) -> Ttlv {
                     Ttlv::integer(Tag::PROTOCOL_VERSION_MINOR, minor),
                 ],
             ),
-            Ttlv::integer(Tag::BATCH_COUNT, 2),
+            Ttlv::integer(Tag::BATCH_COUNT, batch_count as i32),
         ],
     )
 }
 
 fn request(major: i32, minor: i32, items: Vec<(Operation, Vec<Ttlv>)>) -> Ttlv {
-    let mut children = vec![header(major, minor)];
+    let mut children = vec![header(major, minor, items.len())];
     for (op, payload) in items {
         children.push(Ttlv::structure(
             Tag::BATCH_ITEM,
@@ -450,22 +450,19 @@ fn version_rules_require_each_versions_form() {
     let v14 =
         RequestMessage::from_ttlv(&request(1, 4, vec![(Operation::Create, bare_create.clone())])).unwrap();
     assert_eq!(
-        v14.check_version_rules(),
+        v14.check_rules(),
         Err(ModelError::MissingField {
             path: "RequestMessage/BatchItem[0]/RequestPayload".into(),
             field: Tag::TEMPLATE_ATTRIBUTE
         })
     );
     let v21 = RequestMessage::from_ttlv(&request(2, 1, vec![(Operation::Create, bare_create)])).unwrap();
-    assert!(matches!(
-        v21.check_version_rules(),
-        Err(ModelError::MissingField { field: Tag::ATTRIBUTES, .. })
-    ));
+    assert!(matches!(v21.check_rules(), Err(ModelError::MissingField { field: Tag::ATTRIBUTES, .. })));
     // The 1.x form in a 2.1 message decodes (the model carries both) but breaks the rules.
     let mixed = RequestMessage::from_ttlv(&request(2, 1, vec![(Operation::Create, create_v1())])).unwrap();
-    assert!(matches!(mixed.check_version_rules(), Err(ModelError::NotInVersion { .. })));
+    assert!(matches!(mixed.check_rules(), Err(ModelError::NotInVersion { .. })));
     let ok = RequestMessage::from_ttlv(&request(1, 4, vec![(Operation::Create, create_v1())])).unwrap();
-    assert_eq!(ok.check_version_rules(), Ok(()));
+    assert_eq!(ok.check_rules(), Ok(()));
 }
 
 #[test]
@@ -481,4 +478,22 @@ fn vendor_attributes_of_other_vendors_get_a_valid_1x_name() {
     let again = custom.to_vendor_form();
     assert_eq!(again.vendor_identification.as_deref(), Some("x"));
     assert_eq!(again.attribute_name, "ACME-Colour");
+}
+
+#[test]
+fn batch_count_must_match_the_items() {
+    let mut item = request(1, 4, vec![(Operation::Create, create_v1())]);
+    let msg = RequestMessage::from_ttlv(&item).unwrap();
+    assert_eq!(msg.check_rules(), Ok(()));
+    if let Value::Structure(children) = &mut item.value {
+        children.push(children[1].clone());
+    }
+    let two = RequestMessage::from_ttlv(&item).unwrap();
+    assert_eq!(
+        two.check_rules(),
+        Err(ModelError::InvalidValue {
+            path: "RequestMessage/RequestHeader/BatchCount".into(),
+            reason: "Batch Count does not match the number of Batch Items"
+        })
+    );
 }

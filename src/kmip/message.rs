@@ -423,6 +423,17 @@ kmip_struct! {
     }
 }
 
+fn check_batch_count(root: &Path<'_>, header: Tag, count: i32, items: usize) -> Result<(), ModelError> {
+    if usize::try_from(count).ok() == Some(items) {
+        Ok(())
+    } else {
+        Err(ModelError::InvalidValue {
+            path: root.child(header, None).child(Tag::BATCH_COUNT, None).to_string(),
+            reason: "Batch Count does not match the number of Batch Items",
+        })
+    }
+}
+
 fn decode_root<T: FromTtlv>(item: &Ttlv, tag: Tag) -> Result<T, ModelError> {
     let path = Path::root(tag);
     if item.tag != tag {
@@ -478,11 +489,13 @@ impl RequestMessage {
         self.header.protocol_version.to_version()
     }
 
-    /// The per-version rules decoding cannot check because it accepts both forms: every tag
-    /// and attribute exists in the header's protocol version, and each payload carries the
-    /// fields its version's form requires (e.g. `Attributes` in a 2.x Create).
-    pub fn check_version_rules(&self) -> Result<(), ModelError> {
+    /// The rules decoding leaves out because it accepts both versions' forms: every tag and
+    /// attribute exists in the header's protocol version, each payload carries the fields its
+    /// version's form requires (e.g. `Attributes` in a 2.x Create), and Batch Count matches
+    /// the Batch Items.
+    pub fn check_rules(&self) -> Result<(), ModelError> {
         let root = Path::root(Tag::REQUEST_MESSAGE);
+        check_batch_count(&root, Tag::REQUEST_HEADER, self.header.batch_count, self.batch_items.len())?;
         let version = self.protocol_version().ok_or_else(|| ModelError::InvalidValue {
             path: root.child(Tag::REQUEST_HEADER, None).child(Tag::PROTOCOL_VERSION, None).to_string(),
             reason: "protocol version out of range",
@@ -512,11 +525,12 @@ impl ResponseMessage {
         self.header.protocol_version.to_version()
     }
 
-    /// The per-version rules for a response about to be sent: every tag and attribute exists
-    /// in the header's protocol version, and each payload carries the fields its version's
-    /// form requires.
-    pub fn check_version_rules(&self) -> Result<(), ModelError> {
+    /// The rules for a response about to be sent: every tag and attribute exists in the
+    /// header's protocol version, each payload carries the fields its version's form requires,
+    /// and Batch Count matches the Batch Items.
+    pub fn check_rules(&self) -> Result<(), ModelError> {
         let root = Path::root(Tag::RESPONSE_MESSAGE);
+        check_batch_count(&root, Tag::RESPONSE_HEADER, self.header.batch_count, self.batch_items.len())?;
         let version = self.protocol_version().ok_or_else(|| ModelError::InvalidValue {
             path: root.child(Tag::RESPONSE_HEADER, None).child(Tag::PROTOCOL_VERSION, None).to_string(),
             reason: "protocol version out of range",
