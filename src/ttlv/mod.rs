@@ -14,6 +14,7 @@ pub mod json;
 pub mod registry;
 mod registry_data;
 mod tags;
+pub mod text;
 pub mod xml;
 
 pub use binary::{decode, encode, DecodeError, DecodeLimits, EncodeError};
@@ -122,8 +123,8 @@ impl ItemType {
         }
     }
 
-    /// Parses an encoding type name. `Identifier` and `Reference` are accepted as Text String:
-    /// the KMIP 3.0 draft test cases use them for unique identifiers.
+    /// Parses an encoding type name. `Identifier`, `Reference` and `NameReference` are accepted as
+    /// Text String: the KMIP 3.0 draft test cases use them for identifiers and names.
     pub fn from_name(name: &str) -> Option<ItemType> {
         Some(match name {
             "Structure" => ItemType::Structure,
@@ -132,7 +133,7 @@ impl ItemType {
             "BigInteger" => ItemType::BigInteger,
             "Enumeration" => ItemType::Enumeration,
             "Boolean" => ItemType::Boolean,
-            "TextString" | "Identifier" | "Reference" => ItemType::TextString,
+            "TextString" | "Identifier" | "Reference" | "NameReference" => ItemType::TextString,
             "ByteString" => ItemType::ByteString,
             "DateTime" => ItemType::DateTime,
             "Interval" => ItemType::Interval,
