@@ -1,1 +1,3 @@
-//! Logic of the `kmipd` subcommands.
+//! Logic of the `kmipd` subcommands, kept apart from `main.rs` so that tests can call it.
+
+pub mod ttlv;

@@ -4141,8 +4141,8 @@ impl KmipEnum for KeyWrapType {
 /// Mask Generator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MaskGenerator {
-    /// MFG1 (0x00000001)
-    MFG1,
+    /// MGF1 (0x00000001)
+    MGF1,
     /// An extension value (0x8XXXXXXX).
     Extension(u32),
 }
@@ -4151,14 +4151,14 @@ impl KmipEnum for MaskGenerator {
     const NAME: &'static str = "Mask Generator";
     fn from_u32(v: u32) -> Option<Self> {
         match v {
-            0x00000001 => Some(Self::MFG1),
+            0x00000001 => Some(Self::MGF1),
             v if v & 0x8000_0000 != 0 => Some(Self::Extension(v)),
             _ => None,
         }
     }
     fn to_u32(self) -> u32 {
         match self {
-            Self::MFG1 => 0x00000001,
+            Self::MGF1 => 0x00000001,
             Self::Extension(v) => v,
         }
     }

@@ -67,6 +67,26 @@ pub enum DecodeError {
 }
 
 impl DecodeError {
+    /// The same error with its offset moved by `base`, for an item that starts `base` bytes
+    /// into a larger stream.
+    pub fn shifted(self, base: usize) -> DecodeError {
+        let mut e = self;
+        match &mut e {
+            DecodeError::Empty => {}
+            DecodeError::Truncated { offset, .. }
+            | DecodeError::LengthPastEnd { offset, .. }
+            | DecodeError::TooLarge { offset, .. }
+            | DecodeError::UnknownType { offset, .. }
+            | DecodeError::BadLength { offset, .. }
+            | DecodeError::NonZeroPadding { offset }
+            | DecodeError::BadBoolean { offset, .. }
+            | DecodeError::BadUtf8 { offset }
+            | DecodeError::TooDeep { offset, .. }
+            | DecodeError::TrailingBytes { offset, .. } => *offset += base,
+        }
+        e
+    }
+
     /// The byte offset the error refers to (0 for empty input).
     pub fn offset(&self) -> usize {
         match self {

@@ -76,6 +76,10 @@ const ENUM_ALIASES: &[(&str, &str, u32)] = &[
     ("ResultReason", "NotAuthorized", 0x0000_0039),
     // PKCS11-M-1-2x use PKCS#11's own CKR_OK name; the tables list no values for this enumeration.
     ("PKCS_11ReturnCode", "OK", 0x0000_0000),
+    // The 1.4 table's misprint of MGF1 (the generator corrects the name; accept the misprint too).
+    ("MaskGenerator", "MFG1", 0x0000_0001),
+    // TC-CERTATTR-1-20 and TC-PKCS12-1-20 use the short form of "Content Commitment (Non Repudiation)".
+    ("CryptographicUsageMask", "ContentCommitment", 0x0000_0400),
 ];
 
 struct Index {

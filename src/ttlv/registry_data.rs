@@ -1296,7 +1296,7 @@ pub static ENUMERATIONS: &[EnumInfo] = &[
         EnumValueInfo { value: 0x00000002, name: "As Registered", xml_name: "AsRegistered", first: Some(Version::new(1, 4)), removed: None },
     ] },
     EnumInfo { name: "Mask Generator", xml_name: "MaskGenerator", tags: &[0x420101], values: &[
-        EnumValueInfo { value: 0x00000001, name: "MFG1", xml_name: "MFG1", first: Some(Version::new(1, 4)), removed: None },
+        EnumValueInfo { value: 0x00000001, name: "MGF1", xml_name: "MGF1", first: Some(Version::new(1, 4)), removed: None },
     ] },
     EnumInfo { name: "Adjustment Type", xml_name: "AdjustmentType", tags: &[0x420158], values: &[
         EnumValueInfo { value: 0x00000001, name: "Increment", xml_name: "Increment", first: Some(Version::new(2, 0)), removed: None },

@@ -76,6 +76,12 @@ fn hex_u32(text: &str) -> Option<u32> {
 
 /// Renders an Enumeration: its name when the registry knows it, else `0x0000002A`.
 pub fn enumeration_to_text(ctx: NameContext<'_>, value: u32) -> String {
+    if ctx.effective_tag() == Tag::ATTRIBUTE_REFERENCE {
+        // A 2.x Attribute Reference enumerates tags: its names are tag names.
+        if let Some(t) = registry::tag_info(Tag(value)) {
+            return t.xml_name.to_owned();
+        }
+    }
     match ctx.enumeration().and_then(|e| e.name_of(value)) {
         Some(name) => name.to_owned(),
         None => format!("0x{value:08X}"),
@@ -90,6 +96,11 @@ pub fn enumeration_from_text(ctx: NameContext<'_>, text: &str) -> Result<u32, Te
     }
     if let Ok(v) = text.parse::<u32>() {
         return Ok(v);
+    }
+    if ctx.effective_tag() == Tag::ATTRIBUTE_REFERENCE {
+        return registry::tag_by_xml_name(text)
+            .map(|t| t.tag)
+            .ok_or_else(|| TextError::UnknownName { enumeration: "Tag", text: text.to_owned() });
     }
     let e = ctx.enumeration().ok_or_else(|| TextError::NoEnumeration { tag: ctx.tag, text: text.to_owned() })?;
     e.value_of(text).ok_or_else(|| TextError::UnknownName { enumeration: e.name, text: text.to_owned() })
