@@ -5,10 +5,17 @@
 //! MSGENC-JSON-M-1-10 messages) against the document's own decoded listing, line by line:
 //! offset, nesting, tag, tag name, type, length and value (with the enumeration name).
 
+mod common;
+
+use std::sync::OnceLock;
+
 use kmipd::ttlv::text::{self, NameContext};
 use kmipd::ttlv::{decode, encode, registry, BigInt, DecodeLimits, Tag, Ttlv, Value};
 
-const EXAMPLES: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/kmip-testcases/ttlv-examples.md"));
+fn examples() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    TEXT.get_or_init(|| std::fs::read_to_string(common::corpus_dir().join("ttlv-examples.md")).unwrap())
+}
 
 fn hex(s: &str) -> Vec<u8> {
     hex::decode(s.split_whitespace().collect::<String>()).unwrap()
@@ -23,7 +30,7 @@ fn round_trip(bytes: &[u8]) -> Ttlv {
 
 /// The contiguous hex strings of Part A, by label (`A1` .. `A10`).
 fn part_a() -> Vec<(String, Vec<u8>)> {
-    EXAMPLES
+    examples()
         .lines()
         .filter_map(|l| {
             let (label, rest) = l.split_once(' ')?;
@@ -79,7 +86,7 @@ struct Line {
 /// The Part B messages: (heading, bytes, decoded listing).
 fn part_b() -> Vec<(String, Vec<u8>, Vec<Line>)> {
     let mut out = Vec::new();
-    let mut sections = EXAMPLES.split("\n### M").skip(1);
+    let mut sections = examples().split("\n### M").skip(1);
     for section in sections.by_ref() {
         let heading = section.lines().next().unwrap().to_owned();
         let blocks: Vec<&str> = section.split("```").collect();
