@@ -1,7 +1,30 @@
 //! The KMIP message model: typed requests, responses, payloads and attributes for protocol
 //! versions 1.0–2.1, converted to and from the [`crate::ttlv`] tree. Knows nothing of PKCS#11.
+//!
+//! - [`message`]: [`RequestMessage`] / [`ResponseMessage`], headers, batch items, credentials.
+//! - [`payloads`]: typed payloads of the 1.4/2.1 mandatory-profile operations; other
+//!   operations keep their payload tree in an `Other` variant ("not modelled", never dropped).
+//! - [`attributes`]: the one internal [`Attribute`] model and its 1.x and 2.x wire forms.
+//! - [`objects`]: managed objects, Key Block, and shared structures.
+//! - [`codec`]: the strict decoding machinery and [`ModelError`].
+//!
+//! Decoding is strict: a Structure's children are read in the specification's order, and an
+//! unknown or out-of-place child, a wrong item type, a missing required field or an unknown
+//! (non-extension) enumeration value is a [`ModelError`] naming the tag path. Encoding writes
+//! exactly what was decoded, so TTLV → model → TTLV is the identity on valid messages.
 
+#![warn(missing_docs)]
+pub mod attributes;
+pub mod codec;
 pub mod enums;
+pub mod message;
+pub mod objects;
+pub mod payloads;
+
+pub use attributes::{Attribute, AttributeReference, Attributes, CustomAttribute, TemplateAttribute};
+pub use codec::{FromTtlv, ModelError, ToTtlv};
+pub use message::{RequestBatchItem, RequestMessage, ResponseBatchItem, ResponseMessage};
+pub use payloads::{RequestPayload, ResponsePayload};
 
 /// A KMIP enumeration with a typed Rust form.
 pub trait KmipEnum: Sized + Copy {
