@@ -15,7 +15,8 @@ use super::{BigInt, ItemType, Tag, Ttlv, Value};
 pub struct DecodeLimits {
     /// Largest encoded message accepted, header included.
     pub max_bytes: usize,
-    /// Deepest Structure nesting accepted (the outermost item is depth 1).
+    /// Deepest nesting accepted (the outermost item is depth 1): a decoded tree's
+    /// [`Ttlv::depth`] never exceeds it.
     pub max_depth: usize,
 }
 
@@ -180,6 +181,9 @@ impl Reader<'_> {
     /// Reads one item that must end at or before `end`.
     fn item(&mut self, end: usize, depth: usize) -> Result<Ttlv, DecodeError> {
         let start = self.pos;
+        if depth > self.limits.max_depth {
+            return Err(DecodeError::TooDeep { offset: start, limit: self.limits.max_depth });
+        }
         let h = self.take(HEADER_LEN, end)?;
         let tag = Tag(u32::from_be_bytes([0, h[0], h[1], h[2]]));
         let code = h[3];
@@ -194,9 +198,6 @@ impl Reader<'_> {
         let bad_length = DecodeError::BadLength { offset: start + 4, item_type, length };
         let value = match item_type {
             ItemType::Structure => {
-                if depth >= self.limits.max_depth {
-                    return Err(DecodeError::TooDeep { offset: start, limit: self.limits.max_depth });
-                }
                 let struct_end = value_start + length as usize;
                 let mut children = Vec::new();
                 while self.pos < struct_end {
