@@ -474,21 +474,28 @@ kmip_struct! {
 }
 
 impl TemplateAttribute {
-    /// The attributes in the internal model (template Names are not attributes and are
-    /// dropped here; callers that honour templates read `names` first).
+    /// The attributes in the internal model. The Template-Attribute's `Name` fields come
+    /// first, as Name attributes: in 1.x they name Template objects (deprecated in 1.3, gone
+    /// in 2.0, not kept by kmipd), and real 1.0 clients use them for the object's own name, so
+    /// they are read as names rather than dropped.
     pub fn to_attribute_list(&self) -> Vec<Attribute> {
-        self.attributes.iter().map(|a| a.attribute.clone()).collect()
+        self.names
+            .iter()
+            .map(|n| Attribute::Name(n.clone()))
+            .chain(self.attributes.iter().map(|a| a.attribute.clone()))
+            .collect()
     }
 
-    /// The 2.x form of these attributes (custom names become Vendor Attributes).
+    /// The 2.x form of these attributes (as [`TemplateAttribute::to_attribute_list`]; custom
+    /// names become Vendor Attributes).
     pub fn to_attributes(&self) -> Attributes {
         Attributes {
             attributes: self
-                .attributes
-                .iter()
-                .map(|a| match &a.attribute {
+                .to_attribute_list()
+                .into_iter()
+                .map(|a| match a {
                     Attribute::Custom(c) => Attribute::Custom(c.to_vendor_form()),
-                    other => other.clone(),
+                    other => other,
                 })
                 .collect(),
         }
@@ -496,7 +503,7 @@ impl TemplateAttribute {
 }
 
 impl Attributes {
-    /// The 1.x form of these attributes (Vendor Attributes become `vendor-name` customs).
+    /// The 1.x form of these attributes (Vendor Attributes become `x-`/`y-` custom names).
     pub fn to_template_attribute(&self) -> TemplateAttribute {
         TemplateAttribute {
             names: Vec::new(),
