@@ -12,6 +12,18 @@
 //! unknown or out-of-place child, a wrong item type, a missing required field or an unknown
 //! (non-extension) enumeration value is a [`ModelError`] naming the tag path. Encoding writes
 //! exactly what was decoded, so TTLV → model → TTLV is the identity on valid messages.
+//!
+//! Decoding accepts both the 1.x and the 2.x form of every payload (the model carries both),
+//! so the rules that depend on the protocol version are a separate step. A server:
+//!
+//! 1. decodes with [`RequestMessage::from_ttlv`]; on error it answers
+//!    [`ModelError::result_reason`] using what [`RequestMessage::salvage`] could still read;
+//! 2. checks [`RequestMessage::check_rules`] (tags and attributes of the header's version,
+//!    each version's required form, Batch Count);
+//! 3. builds a [`ResponseMessage`], filters attributes with
+//!    [`attributes::Attributes::for_version`] (or converts forms with
+//!    [`attributes::TemplateAttribute::to_attributes`] / `to_template_attribute`), and may
+//!    assert [`ResponseMessage::check_rules`] before encoding.
 
 #![warn(missing_docs)]
 pub mod attributes;
