@@ -512,3 +512,26 @@ fn names_in_a_template_attribute_are_read_as_name_attributes() {
     );
     assert_eq!(template.to_attributes().attributes[0], Attribute::Name(name));
 }
+
+#[test]
+fn later_2x_operations_are_typed_too() {
+    let item = request(
+        2,
+        1,
+        vec![
+            (
+                Operation::AdjustAttribute,
+                vec![
+                    Ttlv::text(Tag::UNIQUE_IDENTIFIER, "k"),
+                    Ttlv::enumeration(Tag::ATTRIBUTE_REFERENCE, Tag::CRYPTOGRAPHIC_LENGTH.0),
+                    Ttlv::enumeration(Tag::ADJUSTMENT_TYPE, 1),
+                    Ttlv::integer(Tag::ADJUSTMENT_VALUE, 8),
+                ],
+            ),
+            (Operation::SetEndpointRole, vec![Ttlv::enumeration(Tag::ENDPOINT_ROLE, 1)]),
+        ],
+    );
+    let msg = RequestMessage::from_ttlv(&item).unwrap();
+    assert!(msg.batch_items.iter().all(|b| b.payload.is_typed()));
+    assert_eq!(msg.to_ttlv(), item);
+}

@@ -5,29 +5,28 @@
 //! 1.x fields (`template_attribute`, `attribute_names`, ...) and 2.x fields (`attributes`,
 //! `attribute_references`, ...) sit side by side and a message uses one set or the other.
 //!
-//! Operations outside this set (Poll, whose response is the polled operation's; Adjust
-//! Attribute, Set Defaults, Set Endpoint Role, Process, Query Asynchronous Requests,
-//! Re-Provision and the 3.0 drafts' additions) decode to `Other`, which keeps the payload tree
-//! as sent.
+//! Operations outside this set (Poll, whose response is the polled operation's, and the 3.0
+//! drafts' additions) decode to `Other`, which keeps the payload tree as sent.
 
 use super::attributes::{
     AttributeHolder, AttributeReference, Attributes, IndexedAttribute, TemplateAttribute,
 };
 use super::codec::{
-    kmip_field_put, kmip_field_take, kmip_field_type, kmip_struct, wrong_type, DateTime, FromTtlv,
-    ModelError, Path, RawStructure, SecretBytes, ToTtlv,
+    kmip_field_put, kmip_field_take, kmip_field_type, kmip_struct, wrong_type, DateTime, DateTimeExtended,
+    FromTtlv, ModelError, Path, RawStructure, SecretBytes, ToTtlv,
 };
 use super::enums::{
-    AttestationType, CancellationResult, CertificateRequestType, ClientRegistrationMethod, DerivationMethod,
-    InteropFunction, KeyCompressionType, KeyFormatType, KeyWrapType, ObjectGroupMember, ObjectType,
-    Operation, PKCS_11Function, PutFunction, QueryFunction, SecretDataType, SplitKeyMethod,
-    ValidityIndicator,
+    AdjustmentType, AttestationType, CancellationResult, CertificateRequestType, ClientRegistrationMethod,
+    DerivationMethod, EndpointRole, InteropFunction, KeyCompressionType, KeyFormatType, KeyWrapType,
+    ObjectGroupMember, ObjectType, Operation, PKCS_11Function, ProcessingStage, PutFunction, QueryFunction,
+    SecretDataType, SplitKeyMethod, ValidityIndicator,
 };
 use super::message::Ticket;
 use super::objects::{
-    CapabilityInformation, Certificate, CryptographicParameters, DerivationParameters, ExtensionInformation,
-    KeyWrappingSpecification, ManagedObject, ObjectGroups, ProfileInformation, ProtectionStorageMasks,
-    ProtocolVersion, RevocationReason, RngParameters, UniqueIdentifier, UsageLimits, ValidationInformation,
+    CapabilityInformation, Certificate, CertificateRequest, CryptographicParameters, DerivationParameters,
+    ExtensionInformation, KeyWrappingSpecification, ManagedObject, ObjectGroups, ProfileInformation,
+    ProtectionStorageMasks, ProtocolVersion, RevocationReason, RngParameters, UniqueIdentifier, UsageLimits,
+    ValidationInformation,
 };
 use crate::ttlv::registry::Version;
 use crate::ttlv::{BigInt, Tag, Ttlv, Value};
@@ -864,8 +863,8 @@ kmip_struct! {
 }
 
 kmip_struct! {
-    /// Cancel and Poll request.
-    pub struct AsynchronousRequest {
+    /// Cancel and Process request: names a pending asynchronous operation.
+    pub struct AsynchronousOperationRequest {
         /// Asynchronous Correlation Value of the pending operation.
         asynchronous_correlation_value: req Vec<u8> = ASYNCHRONOUS_CORRELATION_VALUE,
     }
@@ -1099,6 +1098,94 @@ kmip_struct! {
         output_parameters: opt SecretBytes = PKCS_11_OUTPUT_PARAMETERS,
         /// PKCS#11 Return Code.
         return_code: req Pkcs11ReturnCode = PKCS_11_RETURN_CODE,
+    }
+}
+
+kmip_struct! {
+    /// Adjust Attribute request (2.1).
+    pub struct AdjustAttributeRequest {
+        /// Object (default: ID Placeholder).
+        unique_identifier: opt UniqueIdentifier = UNIQUE_IDENTIFIER,
+        /// The attribute to adjust.
+        attribute_reference: req AttributeReference = ATTRIBUTE_REFERENCE,
+        /// Increment, decrement or negate.
+        adjustment_type: req AdjustmentType = ADJUSTMENT_TYPE,
+        /// Adjustment Value (its item type follows the attribute's).
+        adjustment_value: opt Ttlv = ADJUSTMENT_VALUE,
+    }
+}
+
+kmip_struct! {
+    /// Set Endpoint Role request and response (2.x).
+    pub struct EndpointRolePayload {
+        /// Endpoint Role.
+        endpoint_role: req EndpointRole = ENDPOINT_ROLE,
+    }
+}
+
+kmip_struct! {
+    /// Set Defaults request (2.x).
+    pub struct SetDefaultsRequest {
+        /// Defaults Information (kept as sent); absent to reset.
+        defaults_information: opt RawStructure = DEFAULTS_INFORMATION,
+    }
+}
+
+kmip_struct! {
+    /// Asynchronous Correlation Values (2.x Query Asynchronous Requests).
+    pub struct AsynchronousCorrelationValues {
+        /// The values.
+        values: vec Vec<u8> = ASYNCHRONOUS_CORRELATION_VALUE,
+    }
+}
+
+kmip_struct! {
+    /// Query Asynchronous Requests request (2.x).
+    pub struct QueryAsynchronousRequestsRequest {
+        /// Requests to report on.
+        asynchronous_correlation_values: opt AsynchronousCorrelationValues = ASYNCHRONOUS_CORRELATION_VALUES,
+        /// Operations to report on.
+        operations: opt Operations = OPERATIONS,
+    }
+}
+
+kmip_struct! {
+    /// Asynchronous Request (2.x Query Asynchronous Requests response).
+    pub struct AsynchronousRequest {
+        /// Asynchronous Correlation Value.
+        asynchronous_correlation_value: req Vec<u8> = ASYNCHRONOUS_CORRELATION_VALUE,
+        /// Operation.
+        operation: req Operation = OPERATION,
+        /// Submission Date.
+        submission_date: req DateTimeExtended = SUBMISSION_DATE,
+        /// Processing Stage.
+        processing_stage: req ProcessingStage = PROCESSING_STAGE,
+    }
+}
+
+kmip_struct! {
+    /// Query Asynchronous Requests response (2.x).
+    pub struct QueryAsynchronousRequestsResponse {
+        /// The pending requests.
+        asynchronous_requests: vec AsynchronousRequest = ASYNCHRONOUS_REQUEST,
+    }
+}
+
+kmip_struct! {
+    /// Re-Provision request (2.1).
+    pub struct ReProvisionRequest {
+        /// Certificate Request to be signed.
+        certificate_request: opt CertificateRequest = CERTIFICATE_REQUEST,
+        /// Certificate replacing the existing one.
+        certificate: opt Certificate = CERTIFICATE,
+    }
+}
+
+kmip_struct! {
+    /// Re-Provision response (2.1).
+    pub struct ReProvisionResponse {
+        /// Certificate or Private Key identifier.
+        unique_identifier: opt UniqueIdentifier = UNIQUE_IDENTIFIER,
     }
 }
 
@@ -1357,7 +1444,19 @@ operations! {
     /// Import.
     Import: ImportRequest => IdentifierResponse,
     /// Cancel.
-    Cancel: AsynchronousRequest => CancelResponse,
+    Cancel: AsynchronousOperationRequest => CancelResponse,
+    /// Process (2.x): run a pending asynchronous operation now.
+    Process: AsynchronousOperationRequest => EmptyPayload,
+    /// Adjust Attribute (2.1).
+    AdjustAttribute: AdjustAttributeRequest => IdentifierResponse,
+    /// Set Endpoint Role (2.x).
+    SetEndpointRole: EndpointRolePayload => EndpointRolePayload,
+    /// Set Defaults (2.x).
+    SetDefaults: SetDefaultsRequest => EmptyPayload,
+    /// Query Asynchronous Requests (2.x).
+    QueryAsynchronousRequests: QueryAsynchronousRequestsRequest => QueryAsynchronousRequestsResponse,
+    /// Re-Provision (2.1).
+    ReProvision: ReProvisionRequest => ReProvisionResponse,
     /// Obtain Lease.
     ObtainLease: IdentifierRequest => ObtainLeaseResponse,
     /// Get Usage Allocation.
