@@ -535,3 +535,21 @@ fn later_2x_operations_are_typed_too() {
     assert!(msg.batch_items.iter().all(|b| b.payload.is_typed()));
     assert_eq!(msg.to_ttlv(), item);
 }
+
+#[test]
+fn response_rules_want_a_reason_for_failures_and_a_payload_for_successes() {
+    let mut m2 = ResponseMessage::from_ttlv(&tree(M2)).unwrap();
+    assert_eq!(m2.check_rules(), Ok(()));
+    m2.batch_items[0].result_reason = None;
+    assert_eq!(
+        m2.check_rules(),
+        Err(ModelError::MissingField {
+            path: "ResponseMessage/BatchItem[0]".into(),
+            field: Tag::RESULT_REASON
+        })
+    );
+    let mut m4 = ResponseMessage::from_ttlv(&tree(M4)).unwrap();
+    assert_eq!(m4.check_rules(), Ok(()));
+    m4.batch_items[0].payload = None;
+    assert!(matches!(m4.check_rules(), Err(ModelError::MissingField { field: Tag::RESPONSE_PAYLOAD, .. })));
+}

@@ -527,7 +527,8 @@ impl ResponseMessage {
 
     /// The rules for a response about to be sent: every tag and attribute exists in the
     /// header's protocol version, each payload carries the fields its version's form requires,
-    /// and Batch Count matches the Batch Items.
+    /// Batch Count matches the Batch Items, every failed item has a Result Reason and every
+    /// successful one a Response Payload.
     pub fn check_rules(&self) -> Result<(), ModelError> {
         let root = Path::root(Tag::RESPONSE_MESSAGE);
         check_batch_count(&root, Tag::RESPONSE_HEADER, self.header.batch_count, self.batch_items.len())?;
@@ -537,9 +538,23 @@ impl ResponseMessage {
         })?;
         check_in_version(&self.to_ttlv(), version)?;
         for (i, item) in self.batch_items.iter().enumerate() {
-            if let Some(p) = &item.payload {
-                let batch = root.child(Tag::BATCH_ITEM, Some(i));
-                p.check_required_for_version(version, &batch.child(Tag::RESPONSE_PAYLOAD, None))?;
+            let batch = root.child(Tag::BATCH_ITEM, Some(i));
+            // A failure must say why (1.4 §6.10, 2.1 §8.6).
+            if item.result_status == ResultStatus::OperationFailed && item.result_reason.is_none() {
+                return Err(ModelError::MissingField { path: batch.to_string(), field: Tag::RESULT_REASON });
+            }
+            match &item.payload {
+                Some(p) => {
+                    p.check_required_for_version(version, &batch.child(Tag::RESPONSE_PAYLOAD, None))?
+                }
+                // A success carries a payload, if only an empty one.
+                None if item.result_status == ResultStatus::Success => {
+                    return Err(ModelError::MissingField {
+                        path: batch.to_string(),
+                        field: Tag::RESPONSE_PAYLOAD,
+                    })
+                }
+                None => {}
             }
         }
         Ok(())
