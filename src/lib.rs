@@ -16,3 +16,4 @@ pub mod cli;
 pub mod conformance;
 pub mod kmip;
 pub mod ttlv;
+pub mod config;
