@@ -17,3 +17,4 @@ pub mod conformance;
 pub mod kmip;
 pub mod ttlv;
 pub mod config;
+pub mod pki;
