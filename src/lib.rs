@@ -18,3 +18,5 @@ pub mod kmip;
 pub mod ttlv;
 pub mod config;
 pub mod pki;
+pub mod server;
+pub mod audit;
