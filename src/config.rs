@@ -134,19 +134,22 @@ pub enum TlsVersion {
     Tls13,
 }
 
-/// The HSM to use. The PIN itself is never part of the configuration, only where to read it.
+/// The HSM to use. Module, token and PIN source default to the profile's; the settings here
+/// override them. The PIN itself is never part of the configuration, only where to read it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HsmConfig {
     /// HSM profile file (`hsm-profiles/<vendor>.toml`).
     pub profile: PathBuf,
-    /// PKCS#11 module to load; overrides the profile's module path when set.
+    /// PKCS#11 module to load instead of the profile's.
     #[serde(default)]
     pub module: Option<PathBuf>,
-    /// Label of the token to use (labels are stable; slot numbers are not).
-    pub token_label: String,
-    /// File holding the user PIN (trailing newline ignored). Exactly one of `pin_file` and
-    /// `pin_env` must be set.
+    /// Label of the token to use instead of the profile's (labels are stable; slot numbers
+    /// are not).
+    #[serde(default)]
+    pub token_label: Option<String>,
+    /// File holding the user PIN (one trailing newline ignored). At most one of `pin_file`
+    /// and `pin_env` may be set.
     #[serde(default)]
     pub pin_file: Option<PathBuf>,
     /// Name of the environment variable holding the user PIN.
@@ -164,15 +167,13 @@ pub enum PinSource {
 }
 
 impl HsmConfig {
-    /// Where the PIN is to be read from; exactly one source must be configured.
-    pub fn pin_source(&self) -> Result<PinSource, ConfigError> {
+    /// Where the PIN is to be read from, if the configuration says (`None`: the profile's
+    /// source applies). Setting both `pin_file` and `pin_env` is an error.
+    pub fn pin_source(&self) -> Result<Option<PinSource>, ConfigError> {
         match (&self.pin_file, &self.pin_env) {
-            (Some(path), None) => Ok(PinSource::File(path.clone())),
-            (None, Some(var)) => Ok(PinSource::Env(var.clone())),
-            (None, None) => Err(ConfigError::Invalid {
-                key: "hsm.pin_file",
-                reason: "set one of hsm.pin_file or hsm.pin_env".into(),
-            }),
+            (Some(path), None) => Ok(Some(PinSource::File(path.clone()))),
+            (None, Some(var)) => Ok(Some(PinSource::Env(var.clone()))),
+            (None, None) => Ok(None),
             (Some(_), Some(_)) => Err(ConfigError::Invalid {
                 key: "hsm.pin_env",
                 reason: "hsm.pin_file and hsm.pin_env are both set; keep one".into(),
@@ -352,7 +353,7 @@ impl Config {
                 return Err(invalid(key, "must be longer than zero"));
             }
         }
-        if self.hsm.token_label.is_empty() {
+        if self.hsm.token_label.as_deref() == Some("") {
             return Err(invalid("hsm.token_label", "must not be empty"));
         }
         self.hsm.pin_source()?;
@@ -411,7 +412,9 @@ mod tests {
         assert_eq!(config.log.level, "info");
         assert!(config.audit.path.is_none());
         assert!(config.admin_identities.is_empty());
-        assert_eq!(config.hsm.pin_source().unwrap(), PinSource::File("/etc/kmipd/pin".into()));
+        assert_eq!(config.hsm.pin_source().unwrap(), Some(PinSource::File("/etc/kmipd/pin".into())));
+        assert_eq!(config.hsm.token_label.as_deref(), Some("kmipd"));
+        assert!(config.hsm.module.is_none());
     }
 
     #[test]
@@ -469,12 +472,15 @@ mod tests {
     }
 
     #[test]
-    fn pin_source_must_be_exactly_one() {
+    fn pin_source_is_at_most_one() {
         let both = MINIMAL.replace("pin_file = \"/etc/kmipd/pin\"", "pin_file = \"/p\"\npin_env = \"PIN\"");
         let err = Config::from_toml_str(&both, HashMap::new()).unwrap_err();
         assert!(matches!(err, ConfigError::Invalid { key: "hsm.pin_env", .. }), "{err}");
         let none = MINIMAL.replace("pin_file = \"/etc/kmipd/pin\"", "");
-        assert!(Config::from_toml_str(&none, HashMap::new()).is_err());
+        let config = Config::from_toml_str(&none, HashMap::new()).unwrap();
+        assert_eq!(config.hsm.pin_source().unwrap(), None);
+        let config = Config::from_toml_str(&none, env(&[("KMIPD__HSM__PIN_ENV", "MY_PIN")])).unwrap();
+        assert_eq!(config.hsm.pin_source().unwrap(), Some(PinSource::Env("MY_PIN".into())));
     }
 
     #[test]
