@@ -213,7 +213,7 @@ fn strip_one_newline(text: &str) -> &str {
 
 /// Bounds on what one client can make the server do. Durations are written like `"30s"` or
 /// `"5m"`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// Largest request message accepted, header included; checked before the body is read.
@@ -258,7 +258,7 @@ impl Default for Limits {
 }
 
 /// Operational log settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
     /// Line format on standard error.
