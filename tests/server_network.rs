@@ -291,8 +291,12 @@ async fn slowloris_is_closed_after_the_read_timeout() {
         start.elapsed() + expect_closed(&mut trickle, Duration::from_secs(3)).await
     });
 
+    // A TCP connection that never starts its TLS handshake.
+    let mut mute = TcpStream::connect(running.addr).await.unwrap();
+
     let elapsed = expect_closed(&mut silent, Duration::from_secs(3)).await;
     assert!(elapsed >= read_timeout - Duration::from_millis(50), "closed too early: {elapsed:?}");
+    expect_closed(&mut mute, Duration::from_secs(3)).await;
     let trickle_elapsed = trickler.await.unwrap();
     assert!(trickle_elapsed < Duration::from_millis(1500), "trickle lasted {trickle_elapsed:?}");
     assert_still_serving(&running).await;
@@ -387,4 +391,56 @@ async fn shutdown_drain_is_bounded() {
     tokio::time::timeout(Duration::from_secs(3), running.task).await.unwrap().unwrap();
     assert!(shutdown_at.elapsed() < Duration::from_secs(1), "{:?}", shutdown_at.elapsed());
     expect_closed(&mut busy, Duration::from_secs(2)).await;
+}
+
+/// Python's `ssl` module over OpenSSL 3, as PyKMIP uses it: TLS 1.2 and 1.3 both negotiate an
+/// AEAD suite with the server and the client certificate is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openssl_client_as_pykmip_uses_it_connects() {
+    const SCRIPT: &str = r#"
+import socket, ssl, sys
+port, ca, cert, key, version = sys.argv[1:6]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.load_verify_locations(ca)
+ctx.load_cert_chain(cert, key)
+if version == "1.2":
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+msg = bytes.fromhex(sys.argv[6])
+with socket.create_connection(("127.0.0.1", int(port))) as raw:
+    with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+        tls.sendall(msg)
+        got = b""
+        while len(got) < len(msg):
+            chunk = tls.recv(len(msg) - len(got))
+            if not chunk:
+                break
+            got += chunk
+        assert got == msg, got
+        print(tls.version(), tls.cipher()[0])
+"#;
+    if std::process::Command::new("python3").arg("--version").output().is_err() {
+        eprintln!("python3 not found; skipping the OpenSSL interoperability check");
+        return;
+    }
+    let (running, _seen) = start_echo(test_limits()).await;
+    let expectations = [("1.2", "TLSv1.2 ECDHE-ECDSA-AES256-GCM-SHA384"), ("1.3", "TLSv1.3 TLS_AES_256_GCM_SHA384")];
+    for (version, expected) in expectations {
+        let args: Vec<String> = vec![
+            "-c".into(),
+            SCRIPT.into(),
+            running.addr.port().to_string(),
+            running.pki.ca_cert.display().to_string(),
+            running.pki.client_cert.display().to_string(),
+            running.pki.client_key.display().to_string(),
+            version.into(),
+            hex::encode(message()),
+        ];
+        let output = tokio::task::spawn_blocking(move || std::process::Command::new("python3").args(args).output())
+            .await
+            .unwrap()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+        assert_eq!(stdout.trim(), expected);
+    }
 }

@@ -16,7 +16,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn, Instrument};
 
 use super::{ClientIdentity, Connection, FrameError, FrameLimits, HandlerOutcome, PeerInfo, RequestHandler};
-use crate::config::Limits;
+use super::tls::{self, TlsSetupError};
+use crate::config::{Config, Limits};
 
 /// How long to pause accepting after an accept error (typically out of file descriptors), so
 /// the loop doesn't spin while the condition lasts.
@@ -37,6 +38,9 @@ pub enum ServerError {
     /// The bound socket's address could not be read.
     #[error("cannot read the listening address: {0}")]
     LocalAddr(#[source] io::Error),
+    /// The TLS certificate, key or client CA could not be loaded.
+    #[error(transparent)]
+    Tls(#[from] TlsSetupError),
 }
 
 /// A KMIP server: a bound TCP listener, its TLS configuration, limits and request handler.
@@ -54,6 +58,13 @@ struct Shared<H> {
 }
 
 impl<H: RequestHandler> Server<H> {
+    /// Loads the TLS files named by `config.tls` and binds `config.listen`, with
+    /// `config.limits`: everything `kmipd serve` needs from its configuration.
+    pub async fn from_config(config: &Config, handler: Arc<H>) -> Result<Server<H>, ServerError> {
+        let tls = tls::server_config(&config.tls)?;
+        Server::bind(config.listen, tls, config.limits.clone(), handler).await
+    }
+
     /// Binds `addr` (port 0 picks a free port; see [`Server::local_addr`]).
     pub async fn bind(
         addr: SocketAddr,
@@ -229,7 +240,8 @@ where
         };
         match outcome {
             HandlerOutcome::Respond(response) => {
-                debug!(request_bytes = size, response_bytes = response.len(), elapsed = ?received.elapsed(), "request served");
+                let elapsed = received.elapsed();
+                debug!(request_bytes = size, response_bytes = response.len(), ?elapsed, "request served");
                 if let Err(e) = connection.write_frame(&response).await {
                     return frame_error_reason(&e);
                 }
