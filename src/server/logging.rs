@@ -6,6 +6,7 @@
 //! default).
 
 use std::fs::OpenOptions;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use thiserror::Error;
@@ -84,9 +85,12 @@ pub fn init(log: &LogConfig, audit: &AuditConfig) -> Result<LogGuard, LoggingErr
         to_stderr && m.target() == AUDIT_TARGET
     }));
     let stderr_layer: Box<dyn Layer<Registry> + Send + Sync> = match log.format {
-        LogFormat::Text => {
-            tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(operational).boxed()
-        }
+        // Colours only for a person at a terminal, never into journald or a file.
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_filter(operational)
+            .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .with_writer(std::io::stderr)
