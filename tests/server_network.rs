@@ -147,6 +147,7 @@ fn client_config(
 
 async fn connect(addr: SocketAddr, config: Arc<ClientConfig>) -> io::Result<TlsStream<TcpStream>> {
     let tcp = TcpStream::connect(addr).await?;
+    tcp.set_nodelay(true)?;
     TlsConnector::from(config).connect(ServerName::try_from("localhost").unwrap(), tcp).await
 }
 
@@ -442,5 +443,35 @@ with socket.create_connection(("127.0.0.1", int(port))) as raw:
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
         assert_eq!(stdout.trim(), expected);
+    }
+}
+
+/// Server overhead figures (not a pass/fail test): echo round trips per second on one
+/// connection, and full mutual-TLS handshakes per second. Run with
+/// `cargo test --test server_network -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement, prints figures"]
+async fn measure_round_trips_and_handshakes() {
+    let (running, _seen) = start_echo(test_limits()).await;
+    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+        let config = client_config(&running.pki, Some(&running.pki), &[version]);
+        let mut stream = connect(running.addr, config.clone()).await.unwrap();
+        let start = Instant::now();
+        let mut round_trips = 0u32;
+        while start.elapsed() < Duration::from_secs(2) {
+            echo(&mut stream).await.unwrap();
+            round_trips += 1;
+        }
+        let rate = f64::from(round_trips) / start.elapsed().as_secs_f64();
+        println!("{:?}: {rate:.0} echo round trips/s on one connection", version.version);
+
+        let start = Instant::now();
+        let mut handshakes = 0u32;
+        while start.elapsed() < Duration::from_secs(2) {
+            connect_and_echo(running.addr, config.clone()).await.unwrap();
+            handshakes += 1;
+        }
+        let rate = f64::from(handshakes) / start.elapsed().as_secs_f64();
+        println!("{:?}: {rate:.0} handshakes (+1 echo) /s, sequential", version.version);
     }
 }

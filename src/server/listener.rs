@@ -101,6 +101,7 @@ impl<H: RequestHandler> Server<H> {
         let slots = Arc::new(Semaphore::new(shared.limits.max_connections));
         let mut connections = JoinSet::new();
         let mut next_id: u64 = 0;
+        let mut over_cap = OverCapLog::default();
         info!(%local_addr, max_connections = shared.limits.max_connections, "listening");
 
         loop {
@@ -124,7 +125,7 @@ impl<H: RequestHandler> Server<H> {
                     let Ok(slot) = slots.clone().try_acquire_owned() else {
                         // Dropping the socket closes it now: a client over the cap learns at
                         // once instead of hanging in a queue.
-                        warn!(peer = %addr, "connection limit reached; closing new connection");
+                        over_cap.refused(addr);
                         continue;
                     };
                     next_id += 1;
@@ -145,6 +146,27 @@ impl<H: RequestHandler> Server<H> {
             while connections.join_next().await.is_some() {}
         }
         info!("server stopped");
+    }
+}
+
+/// Warnings about connections refused at the cap, at most one a second so that a flood of
+/// connections cannot flood the log too.
+#[derive(Default)]
+struct OverCapLog {
+    last_warning: Option<Instant>,
+    refused_since: u64,
+}
+
+impl OverCapLog {
+    const INTERVAL: Duration = Duration::from_secs(1);
+
+    fn refused(&mut self, peer: SocketAddr) {
+        self.refused_since += 1;
+        if self.last_warning.is_none_or(|at| at.elapsed() >= Self::INTERVAL) {
+            warn!(%peer, refused = self.refused_since, "connection limit reached; closing new connections");
+            self.last_warning = Some(Instant::now());
+            self.refused_since = 0;
+        }
     }
 }
 
