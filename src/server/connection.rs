@@ -101,9 +101,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         }
         let read = timeout(self.limits.idle_timeout, self.stream.read(&mut self.header))
             .await
-            .map_err(|_| FrameError::Idle(self.limits.idle_timeout))??;
-        self.header_filled = read;
-        Ok(read > 0)
+            .map_err(|_| FrameError::Idle(self.limits.idle_timeout))?;
+        match read {
+            Ok(read) => {
+                self.header_filled = read;
+                Ok(read > 0)
+            }
+            // Many clients close TCP without a TLS close_notify; between messages that is
+            // an ordinary goodbye, not a truncation.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Reads one whole message, or `None` if the peer closed the stream between messages.
