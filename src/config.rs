@@ -191,6 +191,7 @@ impl PinSource {
             PinSource::File(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|source| ConfigError::PinFile { path: path.clone(), source })?;
+                warn_if_others_can_read(path);
                 (Zeroizing::new(text), path.display().to_string())
             }
             PinSource::Env(var) => {
@@ -204,6 +205,25 @@ impl PinSource {
         }
         Ok(SecretString::from(pin.to_string()))
     }
+}
+
+/// A PIN file readable by group or others is a leak waiting to happen; say so (but still
+/// start: refusing would only push people to worse workarounds).
+fn warn_if_others_can_read(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(metadata) = std::fs::metadata(path) {
+            let mode = metadata.permissions().mode();
+            if mode & 0o077 != 0 {
+                let mode = format!("{:o}", mode & 0o777);
+                let path = path.display();
+                tracing::warn!(%path, mode, "HSM PIN file is readable by group or others; chmod 0400 it");
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 fn strip_one_newline(text: &str) -> &str {
