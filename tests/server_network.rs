@@ -475,3 +475,47 @@ async fn measure_round_trips_and_handshakes() {
         println!("{:?}: {rate:.0} handshakes (+1 echo) /s, sequential", version.version);
     }
 }
+
+/// Refuses every request the way the operations layer refuses unsalvageable garbage.
+struct Refuse;
+
+impl RequestHandler for Refuse {
+    async fn handle(&self, _peer: &PeerInfo, _request: Vec<u8>) -> HandlerOutcome {
+        HandlerOutcome::Close
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handler_can_close_the_connection() {
+    let running = start(test_limits(), Refuse).await;
+    let mut stream = connect(running.addr, good_client(&running)).await.unwrap();
+    stream.write_all(&message()).await.unwrap();
+    stream.flush().await.unwrap();
+    expect_closed(&mut stream, Duration::from_secs(2)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_concurrent_clients_are_served() {
+    let (running, _seen) = start_echo(Limits { max_connections: 200, ..test_limits() }).await;
+    let config = good_client(&running);
+    let clients: Vec<_> = (0..100)
+        .map(|_| {
+            let config = config.clone();
+            let addr = running.addr;
+            tokio::spawn(async move {
+                let mut stream = connect(addr, config).await.unwrap();
+                for _ in 0..10 {
+                    assert_eq!(echo(&mut stream).await.unwrap(), message());
+                }
+            })
+        })
+        .collect();
+    let all = async {
+        for client in clients {
+            client.await.unwrap();
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), all).await.unwrap();
+    running.shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(5), running.task).await.unwrap().unwrap();
+}
