@@ -6,6 +6,36 @@
 //! - [`connection`]: [`Connection`], KMIP framing over any byte stream.
 //! - [`listener`]: [`Server`], the accept loop, connection cap, timeouts and shutdown.
 //! - [`logging`]: the `tracing` subscriber (text or JSON, plus the audit stream).
+//!
+//! # Wiring (what `kmipd serve` does)
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use kmipd::config::Config;
+//! use kmipd::server::{logging, shutdown_signal, HandlerOutcome, PeerInfo, RequestHandler, Server};
+//! use tokio_util::sync::CancellationToken;
+//!
+//! struct Ops; // the operations layer
+//! impl RequestHandler for Ops {
+//!     async fn handle(&self, _peer: &PeerInfo, request: Vec<u8>) -> HandlerOutcome {
+//!         HandlerOutcome::Respond(request)
+//!     }
+//! }
+//!
+//! # async fn serve() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = Config::load("/etc/kmipd/kmipd.toml".as_ref())?;
+//! let _log_guard = logging::init(&config.log, &config.audit)?; // hold until exit
+//! let server = Server::from_config(&config, Arc::new(Ops)).await?;
+//! let shutdown = CancellationToken::new();
+//! let trigger = shutdown.clone();
+//! tokio::spawn(async move {
+//!     shutdown_signal().await;
+//!     trigger.cancel();
+//! });
+//! server.run(shutdown).await; // returns once in-flight requests are done
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod connection;
 pub mod identity;
