@@ -192,13 +192,20 @@ async fn mutual_tls_works_with_tls13_and_tls12() {
     let (running, mut seen) = start_echo(test_limits()).await;
     for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
         let config = client_config(&running.pki, Some(&running.pki), &[version]);
-        let mut stream = connect(running.addr, config).await.unwrap();
+        let mut stream = connect(running.addr, config.clone()).await.unwrap();
         assert_eq!(stream.get_ref().1.protocol_version(), Some(version.version));
         let suite = stream.get_ref().1.negotiated_cipher_suite().unwrap();
         assert!(format!("{:?}", suite.suite()).contains("GCM"), "{:?}", suite.suite());
         // Two requests on one connection: framing keeps them apart.
         assert_eq!(echo(&mut stream).await.unwrap(), message());
         assert_eq!(echo(&mut stream).await.unwrap(), message());
+        assert_eq!(seen.recv().await.unwrap().as_deref(), Some(DEV_CLIENT_CN));
+        assert_eq!(seen.recv().await.unwrap().as_deref(), Some(DEV_CLIENT_CN));
+
+        // A resumed session still carries the client's identity.
+        let mut resumed = connect(running.addr, config).await.unwrap();
+        assert_eq!(resumed.get_ref().1.handshake_kind(), Some(rustls::HandshakeKind::Resumed));
+        assert_eq!(echo(&mut resumed).await.unwrap(), message());
         assert_eq!(seen.recv().await.unwrap().as_deref(), Some(DEV_CLIENT_CN));
     }
     running.shutdown.cancel();
