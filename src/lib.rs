@@ -16,3 +16,7 @@ pub mod cli;
 pub mod conformance;
 pub mod kmip;
 pub mod ttlv;
+pub mod config;
+pub mod pki;
+pub mod server;
+pub mod audit;

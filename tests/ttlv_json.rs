@@ -316,7 +316,7 @@ fn errors() {
             json!({"tag": "BatchOrderOption", "type": "Boolean", "value": 1}),
             "at $: 1 is not a valid Boolean (true, false or 0x hex)",
         ),
-        (json!({"tag": "MACSignature", "type": "ByteString", "value": "C50F7"}), r#"at $: "C50F7" is not hexadecimal"#),
+        (json!({"tag": "MACSignature", "type": "ByteString", "value": "C50F7"}), "at $: hex value of 5 characters is malformed at character 5"),
         (
             json!({"tag": "AttributeName", "type": "TextString", "value": 5}),
             "at $: 5 is not a valid Text String (a string)",

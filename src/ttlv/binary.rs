@@ -69,28 +69,22 @@ pub enum DecodeError {
 impl DecodeError {
     /// The same error with its offset moved by `base`, for an item that starts `base` bytes
     /// into a larger stream.
-    pub fn shifted(self, base: usize) -> DecodeError {
-        let mut e = self;
-        match &mut e {
-            DecodeError::Empty => {}
-            DecodeError::Truncated { offset, .. }
-            | DecodeError::LengthPastEnd { offset, .. }
-            | DecodeError::TooLarge { offset, .. }
-            | DecodeError::UnknownType { offset, .. }
-            | DecodeError::BadLength { offset, .. }
-            | DecodeError::NonZeroPadding { offset }
-            | DecodeError::BadBoolean { offset, .. }
-            | DecodeError::BadUtf8 { offset }
-            | DecodeError::TooDeep { offset, .. }
-            | DecodeError::TrailingBytes { offset, .. } => *offset += base,
+    pub fn shifted(mut self, base: usize) -> DecodeError {
+        if let Some(offset) = self.offset_mut() {
+            *offset += base;
         }
-        e
+        self
     }
 
     /// The byte offset the error refers to (0 for empty input).
     pub fn offset(&self) -> usize {
+        let mut e = self.clone();
+        e.offset_mut().map_or(0, |o| *o)
+    }
+
+    fn offset_mut(&mut self) -> Option<&mut usize> {
         match self {
-            DecodeError::Empty => 0,
+            DecodeError::Empty => None,
             DecodeError::Truncated { offset, .. }
             | DecodeError::LengthPastEnd { offset, .. }
             | DecodeError::TooLarge { offset, .. }
@@ -100,7 +94,7 @@ impl DecodeError {
             | DecodeError::BadBoolean { offset, .. }
             | DecodeError::BadUtf8 { offset }
             | DecodeError::TooDeep { offset, .. }
-            | DecodeError::TrailingBytes { offset, .. } => *offset,
+            | DecodeError::TrailingBytes { offset, .. } => Some(offset),
         }
     }
 }

@@ -28,9 +28,10 @@ pub enum TextError {
     /// A date-time is not ISO 8601 / RFC 3339.
     #[error("{text:?} is not an ISO 8601 date-time")]
     BadDateTime { text: String },
-    /// A byte string or big integer is not hexadecimal.
-    #[error("{text:?} is not hexadecimal")]
-    BadHex { text: String },
+    /// A byte string or big integer is not hexadecimal. The text itself is not repeated:
+    /// it may be key material.
+    #[error("hex value of {length} characters is malformed at character {position}")]
+    BadHex { length: usize, position: usize },
     /// A boolean is neither `true` nor `false`.
     #[error("{text:?} is not a boolean")]
     BadBoolean { text: String },
@@ -182,7 +183,10 @@ pub fn boolean_from_text(text: &str) -> Result<bool, TextError> {
 pub fn bytes_from_hex(text: &str) -> Result<Vec<u8>, TextError> {
     let t = text.trim();
     let t = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")).unwrap_or(t);
-    hex::decode(t).map_err(|_| TextError::BadHex { text: text.to_owned() })
+    hex::decode(t).map_err(|_| {
+        let position = t.char_indices().find(|(_, c)| !c.is_ascii_hexdigit()).map_or(t.len(), |(i, _)| i);
+        TextError::BadHex { length: t.len(), position }
+    })
 }
 
 /// Parses a Big Integer given as two's-complement hex.
