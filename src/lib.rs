@@ -13,5 +13,6 @@
 #![deny(unsafe_code)]
 
 pub mod cli;
+pub mod hsm;
 pub mod kmip;
 pub mod ttlv;

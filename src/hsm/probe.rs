@@ -1,0 +1,1 @@
+//! Probing an HSM against a profile.
