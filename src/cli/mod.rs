@@ -1,1 +1,3 @@
 //! Logic of the `kmipd` subcommands.
+
+pub mod hsm;

@@ -427,15 +427,15 @@ impl Pkcs11Hsm {
         }
     }
 
-    /// Runs a sign-like call (`sign` or `verify`) per the plan; `run` gets the mechanism and the bytes to sign.
+    /// Runs a sign-like call (`sign` or `verify`) per `plan`; `run` gets the mechanism and the bytes to sign.
     fn with_signature_input<T>(
         &self,
         key: &[u8],
         algorithm: SignatureAlgorithm,
+        plan: SignaturePlan,
         data: &[u8],
         mut run: impl FnMut(&Session, &Mechanism<'_>, ObjectHandle, &[u8]) -> HsmResult<T>,
     ) -> HsmResult<T> {
-        let plan = self.signature_plan(algorithm)?;
         self.with_key(Idempotence::Idempotent, key, |s, handle| match plan {
             SignaturePlan::InHsm => {
                 let mechanism = in_hsm_signature_mechanism(algorithm)?;
@@ -453,6 +453,25 @@ impl Pkcs11Hsm {
                     _ => run(s, &Mechanism::Ecdsa, handle, &digest),
                 }
             }
+        })
+    }
+
+    /// Signs then verifies with the hash computed first (`C_Digest`) and the raw mechanism, whatever the profile
+    /// says: how the probe exercises the fallback capabilities.
+    pub(crate) fn sign_verify_hash_first(
+        &self,
+        key_pair: (&[u8], &[u8]),
+        algorithm: SignatureAlgorithm,
+        hash: HashAlg,
+        data: &[u8],
+    ) -> HsmResult<bool> {
+        let plan = SignaturePlan::HashFirst(hash);
+        let signature =
+            self.with_signature_input(key_pair.0, algorithm, plan, data, |s, mechanism, handle, input| {
+                Ok(s.sign(mechanism, handle, input)?)
+            })?;
+        self.with_signature_input(key_pair.1, algorithm, plan, data, |s, mechanism, handle, input| {
+            verdict(s.verify(mechanism, handle, input, &signature))
         })
     }
 
@@ -1079,13 +1098,15 @@ impl Hsm for Pkcs11Hsm {
     }
 
     fn sign(&self, key: &[u8], algorithm: SignatureAlgorithm, data: &[u8]) -> HsmResult<Vec<u8>> {
-        self.with_signature_input(key, algorithm, data, |s, mechanism, handle, input| {
+        let plan = self.signature_plan(algorithm)?;
+        self.with_signature_input(key, algorithm, plan, data, |s, mechanism, handle, input| {
             Ok(s.sign(mechanism, handle, input)?)
         })
     }
 
     fn verify(&self, key: &[u8], algorithm: SignatureAlgorithm, data: &[u8], signature: &[u8]) -> HsmResult<bool> {
-        self.with_signature_input(key, algorithm, data, |s, mechanism, handle, input| {
+        let plan = self.signature_plan(algorithm)?;
+        self.with_signature_input(key, algorithm, plan, data, |s, mechanism, handle, input| {
             verdict(s.verify(mechanism, handle, input, signature))
         })
     }
