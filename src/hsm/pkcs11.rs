@@ -164,7 +164,7 @@ impl Pkcs11Hsm {
         let found = self.pool.run(Idempotence::Idempotent, |s| {
             let mut found = Vec::new();
             for handle in s.find_objects(&[])? {
-                if let Some(cka_id) = read_id(s, handle)? {
+                if let Some(cka_id) = skip_vanished(read_id(s, handle))?.flatten() {
                     if self.in_namespace(&cka_id) {
                         found.push((cka_id, handle));
                     }
@@ -378,11 +378,8 @@ impl Pkcs11Hsm {
                 self.templates.secret_key(secret_key_type(algorithm), object, id, None, None)
             }
             UnwrapTarget::RsaPrivate => self.templates.private_key(CkKeyType::RSA, object, id),
-            UnwrapTarget::EcPrivate(curve) => {
-                let mut t = self.templates.private_key(curve_key_type(curve), object, id);
-                t.push(Attribute::EcParams(curve.der_oid().to_vec()));
-                t
-            }
+            // The curve comes from the wrapped PKCS#8; SoftHSM rejects CKA_EC_PARAMS here as read-only.
+            UnwrapTarget::EcPrivate(curve) => self.templates.private_key(curve_key_type(curve), object, id),
         }
     }
 
@@ -510,6 +507,15 @@ fn format_pin(profile: &Profile, secret: &str) -> HsmResult<SecretString> {
         }
     };
     Ok(SecretString::from(pin.as_str()))
+}
+
+/// `None` for an object destroyed between `C_FindObjects` and the read (another session or process).
+fn skip_vanished<T>(result: HsmResult<T>) -> HsmResult<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if e.code() == Some("CKR_OBJECT_HANDLE_INVALID") => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 fn read_id(s: &Session, handle: ObjectHandle) -> HsmResult<Option<Vec<u8>>> {
@@ -841,29 +847,45 @@ impl Hsm for Pkcs11Hsm {
             let template = SecretTemplate(self.templates.secret_key(key_type, object, &id, None, Some(value)));
             return self.create(&template.0, cka_id);
         }
-        // No plaintext on the wire to the HSM: encrypt under a throwaway session key, then unwrap.
+        // No plaintext in a template: encrypt under a throwaway RSA session key pair, then unwrap inside the HSM.
+        // RSA-OAEP because SoftHSM (like others) unwraps only with KW/KWP/RSA, and KW/KWP are not C_Encrypt
+        // mechanisms there.
         self.profile.require(Capability::Unwrap)?;
-        self.profile.require(Capability::AesKeyWrapPad)?;
-        let kwp = self.kwp_mechanism()?;
+        let hash = HashAlg::ALL
+            .into_iter()
+            .find(|h| self.profile.supports(Capability::RsaOaep(*h)))
+            .ok_or_else(|| HsmError::NotSupported("import without plaintext needs an RSA-OAEP hash".into()))?;
+        self.profile.require(Capability::RsaKeyGen(2048))?;
         let template = self.templates.secret_key(key_type, object, &id, None, None);
-        let transport_template = [
-            Attribute::Class(ObjectClass::SECRET_KEY),
-            Attribute::KeyType(CkKeyType::AES),
+        let transport_public = [
+            Attribute::Token(false),
+            Attribute::Private(false),
+            Attribute::Encrypt(true),
+            Attribute::Verify(false),
+            Attribute::Wrap(false),
+            Attribute::ModulusBits(2048.into()),
+            Attribute::PublicExponent(vec![0x01, 0x00, 0x01]),
+        ];
+        let transport_private = [
             Attribute::Token(false),
             Attribute::Private(true),
             Attribute::Sensitive(true),
             Attribute::Extractable(false),
-            Attribute::Encrypt(true),
+            Attribute::Decrypt(false),
+            Attribute::Sign(false),
             Attribute::Unwrap(true),
-            Attribute::ValueLen(32.into()),
         ];
+        let oaep = oaep_params(hash);
+        let mechanism = Mechanism::RsaPkcsOaep(oaep);
         let handle = self.pool.run(Idempotence::NotIdempotent, |s| {
-            let transport = s.generate_key(&Mechanism::AesKeyGen, &transport_template)?;
+            let (public, private) =
+                s.generate_key_pair(&Mechanism::RsaPkcsKeyPairGen, &transport_public, &transport_private)?;
             let result = s
-                .encrypt(&kwp, transport, value)
-                .and_then(|wrapped| s.unwrap_key(&kwp, transport, &wrapped, &template));
-            // The transport key is a session object; destroy it now rather than when the session closes.
-            let _ = s.destroy_object(transport);
+                .encrypt(&mechanism, public, value)
+                .and_then(|wrapped| s.unwrap_key(&mechanism, private, &wrapped, &template));
+            // Session objects; destroy them now rather than when the session closes.
+            let _ = s.destroy_object(public);
+            let _ = s.destroy_object(private);
             Ok(result?)
         })?;
         self.cache_put(cka_id, handle);
@@ -1060,7 +1082,10 @@ impl Hsm for Pkcs11Hsm {
                 out.extend(Zeroizing::new(s.decrypt_final()?).iter());
                 out
             } else {
-                Zeroizing::new(s.decrypt(&mechanism, handle, ciphertext)?)
+                match s.decrypt(&mechanism, handle, ciphertext) {
+                    Ok(plaintext) => Zeroizing::new(plaintext),
+                    Err(e) => return Err(gcm_integrity(cipher, HsmError::from(e))),
+                }
             };
             Ok(plaintext)
         })
@@ -1307,8 +1332,10 @@ impl Hsm for Pkcs11Hsm {
         self.pool.run(Idempotence::Idempotent, |s| {
             let mut out = Vec::new();
             for handle in s.find_objects(&[])? {
-                let attrs =
-                    s.get_attributes(handle, &[AttributeType::Id, AttributeType::Label, AttributeType::Class])?;
+                let wanted = [AttributeType::Id, AttributeType::Label, AttributeType::Class];
+                let Some(attrs) = skip_vanished(s.get_attributes(handle, &wanted).map_err(HsmError::from))? else {
+                    continue;
+                };
                 let (mut cka_id, mut label, mut kind) = (None, String::new(), ObjectKind::Other);
                 for attr in attrs {
                     match attr {
@@ -1350,6 +1377,20 @@ impl Drop for SecretTemplate {
                 v.zeroize();
             }
         }
+    }
+}
+
+/// A failed AES-GCM tag check is the caller's problem, not the device's; SoftHSM reports it as
+/// `CKR_GENERAL_ERROR`, the standard says `CKR_ENCRYPTED_DATA_INVALID`.
+fn gcm_integrity(cipher: &Cipher, error: HsmError) -> HsmError {
+    match error {
+        HsmError::Pkcs11 { code, function, .. }
+            if matches!(cipher, Cipher::AesGcm { .. })
+                && matches!(code.as_str(), "CKR_GENERAL_ERROR" | "CKR_ENCRYPTED_DATA_INVALID") =>
+        {
+            HsmError::Pkcs11 { code, class: super::ErrorClass::InvalidInput, function }
+        }
+        other => other,
     }
 }
 
