@@ -10,7 +10,7 @@ use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsOaepParams, PkcsOaepSource, Pkcs
 use cryptoki::mechanism::vendor_defined::VendorDefinedMechanism;
 use cryptoki::mechanism::{aead::GcmParams, Mechanism, MechanismType};
 use cryptoki::object::{Attribute, AttributeType, KeyType as CkKeyType, ObjectClass, ObjectHandle};
-use cryptoki::session::Session;
+use cryptoki::session::{Session, SessionState};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Digest as _;
 use zeroize::Zeroizing;
@@ -251,6 +251,16 @@ impl Pkcs11Hsm {
                 Ok(*handle)
             }
             None => {
+                // Private objects are invisible once the login is lost (e.g. a C_Logout elsewhere in the process):
+                // that is a pool problem to recover from, not a missing object.
+                let state = s.get_session_info()?.session_state();
+                if !matches!(state, SessionState::RwUser | SessionState::RoUser) {
+                    return Err(HsmError::Pkcs11 {
+                        code: "CKR_USER_NOT_LOGGED_IN".into(),
+                        class: super::ErrorClass::Auth,
+                        function: "C_FindObjects".into(),
+                    });
+                }
                 self.cache_remove(cka_id);
                 Err(HsmError::NotFound)
             }
@@ -509,11 +519,12 @@ fn format_pin(profile: &Profile, secret: &str) -> HsmResult<SecretString> {
     Ok(SecretString::from(pin.as_str()))
 }
 
-/// `None` for an object destroyed between `C_FindObjects` and the read (another session or process).
+/// `None` for an object destroyed or still being written between `C_FindObjects` and the read (another session
+/// or process). SoftHSM answers `CKR_ATTRIBUTE_VALUE_INVALID` for an object another thread is creating.
 fn skip_vanished<T>(result: HsmResult<T>) -> HsmResult<Option<T>> {
     match result {
         Ok(value) => Ok(Some(value)),
-        Err(e) if e.code() == Some("CKR_OBJECT_HANDLE_INVALID") => Ok(None),
+        Err(e) if matches!(e.code(), Some("CKR_OBJECT_HANDLE_INVALID" | "CKR_ATTRIBUTE_VALUE_INVALID")) => Ok(None),
         Err(e) => Err(e),
     }
 }
