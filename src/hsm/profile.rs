@@ -440,7 +440,7 @@ impl Profile {
     /// Whether the profile lists `capability`.
     pub fn supports(&self, capability: Capability) -> bool {
         let name = capability.name();
-        self.mechanisms.capabilities.iter().any(|c| *c == name)
+        self.mechanisms.capabilities.contains(&name)
     }
 
     /// `Ok` when the profile lists `capability`, a clear [`HsmError::NotSupported`] otherwise.
@@ -479,6 +479,22 @@ mod tests {
         assert!(!p.supports(Capability::RsaOaep(HashAlg::Sha256)));
         assert_eq!(p.objects.id_prefix, "kmipd:");
         assert_eq!(p.sessions.max, 8);
+    }
+
+    #[test]
+    fn every_shipped_profile_parses() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("hsm-profiles");
+        let mut count = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let profile = Profile::load(&path).unwrap();
+                let softhsm = path.ends_with("softhsm2.toml");
+                assert_eq!(profile.tested, softhsm, "{} must not claim hardware testing", path.display());
+                count += 1;
+            }
+        }
+        assert_eq!(count, 7);
     }
 
     #[test]
