@@ -41,6 +41,16 @@ fn ec_pair(curve: Curve) -> (Vec<u8>, Vec<u8>, PublicKeyMaterial) {
 }
 
 #[test]
+fn the_trait_is_object_safe_and_debug_output_hides_the_pin() {
+    let dynamic: &dyn Hsm = hsm();
+    assert_eq!(dynamic.random(4).unwrap().len(), 4);
+    let shown = format!("{:?}", hsm());
+    assert!(!shown.contains(hsm_support::USER_PIN), "{shown}");
+    let source = kmipd::hsm::PinSource::Value(secrecy::SecretString::from(hsm_support::USER_PIN));
+    assert!(!format!("{source:?}").contains(hsm_support::USER_PIN));
+}
+
+#[test]
 fn generated_secret_keys_are_sensitive_and_not_extractable() {
     for bits in [128, 192, 256] {
         let object = NewObject::token(id("aes"), "aes", KeyUsage::ALL);

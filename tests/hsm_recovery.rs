@@ -1,5 +1,4 @@
 //! Sessions closed or logged out behind the pool's back (DESIGN.md invariant 5): the next calls succeed.
-#![allow(unsafe_code)]
 
 mod hsm_support;
 

@@ -1,6 +1,6 @@
 //! [`Pkcs11Hsm`]: the [`Hsm`] trait on a PKCS#11 module through `cryptoki`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::RwLock;
 
@@ -85,6 +85,8 @@ pub struct Pkcs11Hsm {
     templates: Templates,
     /// `CKA_ID` → handle, built by one enumeration at open time and kept current (invariant 4).
     handles: RwLock<HashMap<Vec<u8>, ObjectHandle>>,
+    /// The profile's capabilities, parsed once: checked on every call.
+    capabilities: HashSet<Capability>,
 }
 
 impl std::fmt::Debug for Pkcs11Hsm {
@@ -131,6 +133,7 @@ impl Pkcs11Hsm {
         let pool = SessionPool::open(ctx, slot, pin, &profile.sessions)?;
         let hsm = Pkcs11Hsm {
             templates: Templates::new(&profile.objects.omit_attributes),
+            capabilities: profile.mechanisms.capabilities.iter().filter_map(|n| Capability::from_name(n)).collect(),
             profile,
             module_path,
             pool,
@@ -138,6 +141,18 @@ impl Pkcs11Hsm {
         };
         hsm.build_handle_cache()?;
         Ok(hsm)
+    }
+
+    fn supports(&self, capability: Capability) -> bool {
+        self.capabilities.contains(&capability)
+    }
+
+    fn require(&self, capability: Capability) -> HsmResult<()> {
+        if self.supports(capability) {
+            Ok(())
+        } else {
+            Err(HsmError::NotSupported(format!("{capability} (not in profile {:?})", self.profile.name)))
+        }
     }
 
     /// The profile in force.
@@ -333,7 +348,7 @@ impl Pkcs11Hsm {
     }
 
     fn require_cipher(&self, cipher: &Cipher) -> HsmResult<()> {
-        self.profile.require(match cipher {
+        self.require(match cipher {
             Cipher::AesGcm { .. } => Capability::AesGcm,
             Cipher::AesCbc { padding: false, .. } => Capability::AesCbc,
             Cipher::AesCbc { padding: true, .. } => Capability::AesCbcPad,
@@ -365,16 +380,16 @@ impl Pkcs11Hsm {
     ) -> HsmResult<Mechanism<'a>> {
         match mechanism {
             WrapMechanism::AesKeyWrap => {
-                self.profile.require(Capability::AesKeyWrap)?;
+                self.require(Capability::AesKeyWrap)?;
                 Ok(Mechanism::AesKeyWrap)
             }
             WrapMechanism::AesKeyWrapPad => {
-                self.profile.require(Capability::AesKeyWrapPad)?;
+                self.require(Capability::AesKeyWrapPad)?;
                 self.kwp_mechanism()
             }
             WrapMechanism::RsaOaep(hash) => {
-                self.profile.require(Capability::RsaOaepWrap)?;
-                self.profile.require(Capability::RsaOaep(hash))?;
+                self.require(Capability::RsaOaepWrap)?;
+                self.require(Capability::RsaOaep(hash))?;
                 let params = oaep.insert(oaep_params(hash));
                 Ok(Mechanism::RsaPkcsOaep(*params))
             }
@@ -395,7 +410,7 @@ impl Pkcs11Hsm {
 
     /// How a signature is computed: entirely in the HSM, or over a hash computed first (with `C_Digest`).
     fn signature_plan(&self, algorithm: SignatureAlgorithm) -> HsmResult<SignaturePlan> {
-        let p = &self.profile;
+        let p = self;
         let hash_outside = |raw: Capability, hash: HashAlg| -> HsmResult<SignaturePlan> {
             p.require(raw)?;
             p.require(Capability::Digest(hash))?;
@@ -779,7 +794,7 @@ impl Hsm for Pkcs11Hsm {
     fn generate_secret_key(&self, spec: SecretKeySpec, object: &NewObject) -> HsmResult<()> {
         let (mechanism, key_type) = match spec.algorithm {
             SecretKeyAlgorithm::Aes => {
-                self.profile.require(Capability::AesKeyGen)?;
+                self.require(Capability::AesKeyGen)?;
                 if !matches!(spec.bits, 128 | 192 | 256) {
                     return Err(HsmError::InvalidInput(format!(
                         "AES keys are 128, 192 or 256 bits, not {}",
@@ -789,7 +804,7 @@ impl Hsm for Pkcs11Hsm {
                 (Mechanism::AesKeyGen, CkKeyType::AES)
             }
             SecretKeyAlgorithm::GenericSecret => {
-                self.profile.require(Capability::GenericSecretKeyGen)?;
+                self.require(Capability::GenericSecretKeyGen)?;
                 if spec.bits % 8 != 0 || !(8..=4096).contains(&spec.bits) {
                     return Err(HsmError::InvalidInput("generic secrets are 8..=4096 bits in whole bytes".into()));
                 }
@@ -816,7 +831,7 @@ impl Hsm for Pkcs11Hsm {
         let public_ident = Identity { cka_id: &public_id, label: self.label(&public.label) };
         let (mechanism, mut public_template, private_template) = match spec {
             KeyPairSpec::Rsa { bits } => {
-                self.profile.require(Capability::RsaKeyGen(bits))?;
+                self.require(Capability::RsaKeyGen(bits))?;
                 let mut pub_t = self.templates.public_key(CkKeyType::RSA, public, &public_ident);
                 pub_t.push(Attribute::ModulusBits(u64::from(bits).into()));
                 pub_t.push(Attribute::PublicExponent(vec![0x01, 0x00, 0x01]));
@@ -827,7 +842,7 @@ impl Hsm for Pkcs11Hsm {
                 )
             }
             KeyPairSpec::Ec(curve) => {
-                self.profile.require(Capability::EcKeyGen(curve))?;
+                self.require(Capability::EcKeyGen(curve))?;
                 let key_type = curve_key_type(curve);
                 let mechanism =
                     if curve == Curve::Ed25519 { Mechanism::EccEdwardsKeyPairGen } else { Mechanism::EccKeyPairGen };
@@ -854,19 +869,19 @@ impl Hsm for Pkcs11Hsm {
         let cka_id = self.cka_id(&object.id)?;
         let id = Identity { cka_id: &cka_id, label: self.label(&object.label) };
         if self.profile.objects.plaintext_import {
-            self.profile.require(Capability::CreateObject)?;
+            self.require(Capability::CreateObject)?;
             let template = SecretTemplate(self.templates.secret_key(key_type, object, &id, None, Some(value)));
             return self.create(&template.0, cka_id);
         }
         // No plaintext in a template: encrypt under a throwaway RSA session key pair, then unwrap inside the HSM.
         // RSA-OAEP because SoftHSM (like others) unwraps only with KW/KWP/RSA, and KW/KWP are not C_Encrypt
         // mechanisms there.
-        self.profile.require(Capability::Unwrap)?;
+        self.require(Capability::Unwrap)?;
         let hash = HashAlg::ALL
             .into_iter()
-            .find(|h| self.profile.supports(Capability::RsaOaep(*h)))
+            .find(|h| self.supports(Capability::RsaOaep(*h)))
             .ok_or_else(|| HsmError::NotSupported("import without plaintext needs an RSA-OAEP hash".into()))?;
-        self.profile.require(Capability::RsaKeyGen(2048))?;
+        self.require(Capability::RsaKeyGen(2048))?;
         let template = self.templates.secret_key(key_type, object, &id, None, None);
         let transport_public = [
             Attribute::Token(false),
@@ -904,7 +919,7 @@ impl Hsm for Pkcs11Hsm {
     }
 
     fn import_private_key(&self, material: &PrivateKeyMaterial, object: &NewObject) -> HsmResult<()> {
-        self.profile.require(Capability::CreateObject)?;
+        self.require(Capability::CreateObject)?;
         let cka_id = self.cka_id(&object.id)?;
         let id = Identity { cka_id: &cka_id, label: self.label(&object.label) };
         let template = SecretTemplate(match material {
@@ -941,7 +956,7 @@ impl Hsm for Pkcs11Hsm {
     }
 
     fn import_public_key(&self, material: &PublicKeyMaterial, object: &NewObject) -> HsmResult<()> {
-        self.profile.require(Capability::CreateObject)?;
+        self.require(Capability::CreateObject)?;
         let cka_id = self.cka_id(&object.id)?;
         let id = Identity { cka_id: &cka_id, label: self.label(&object.label) };
         let template = match material {
@@ -967,7 +982,7 @@ impl Hsm for Pkcs11Hsm {
         target: UnwrapTarget,
         object: &NewObject,
     ) -> HsmResult<()> {
-        self.profile.require(Capability::Unwrap)?;
+        self.require(Capability::Unwrap)?;
         let cka_id = self.cka_id(&object.id)?;
         let id = Identity { cka_id: &cka_id, label: self.label(&object.label) };
         let template = self.unwrap_template(target, object, &id);
@@ -986,7 +1001,7 @@ impl Hsm for Pkcs11Hsm {
             if !self.profile.objects.wrap_private_keys {
                 return Err(HsmError::NotSupported("this HSM does not let private keys be wrapped".into()));
             }
-            self.profile.require(Capability::WrapPrivateKey)?;
+            self.require(Capability::WrapPrivateKey)?;
         }
         let chosen = match mechanism {
             Some(m) => m,
@@ -996,8 +1011,8 @@ impl Hsm for Pkcs11Hsm {
                 .wrap_preference
                 .iter()
                 .find_map(|name| match name.as_str() {
-                    "aes-kwp" if self.profile.supports(Capability::AesKeyWrapPad) => Some(WrapMechanism::AesKeyWrapPad),
-                    "aes-kw" if self.profile.supports(Capability::AesKeyWrap) => Some(WrapMechanism::AesKeyWrap),
+                    "aes-kwp" if self.supports(Capability::AesKeyWrapPad) => Some(WrapMechanism::AesKeyWrapPad),
+                    "aes-kw" if self.supports(Capability::AesKeyWrap) => Some(WrapMechanism::AesKeyWrap),
                     _ => None,
                 })
                 .ok_or_else(|| HsmError::NotSupported("no wrapping mechanism of the profile's preference".into()))?,
@@ -1148,30 +1163,30 @@ impl Hsm for Pkcs11Hsm {
     }
 
     fn mac(&self, key: &[u8], algorithm: MacAlgorithm, data: &[u8]) -> HsmResult<Vec<u8>> {
-        self.profile.require(mac_capability(algorithm))?;
+        self.require(mac_capability(algorithm))?;
         let mechanism = mac_mechanism(algorithm);
         self.with_key(Idempotence::Idempotent, key, |s, handle| Ok(s.sign(&mechanism, handle, data)?))
     }
 
     fn mac_verify(&self, key: &[u8], algorithm: MacAlgorithm, data: &[u8], mac: &[u8]) -> HsmResult<bool> {
-        self.profile.require(mac_capability(algorithm))?;
+        self.require(mac_capability(algorithm))?;
         let mechanism = mac_mechanism(algorithm);
         self.with_key(Idempotence::Idempotent, key, |s, handle| verdict(s.verify(&mechanism, handle, data, mac)))
     }
 
     fn digest(&self, algorithm: HashAlg, data: &[u8]) -> HsmResult<Vec<u8>> {
-        self.profile.require(Capability::Digest(algorithm))?;
+        self.require(Capability::Digest(algorithm))?;
         let mechanism = digest_mechanism(algorithm);
         self.pool.run(Idempotence::Idempotent, |s| Ok(s.digest(&mechanism, data)?))
     }
 
     fn random(&self, len: usize) -> HsmResult<SecretBytes> {
-        self.profile.require(Capability::Random)?;
+        self.require(Capability::Random)?;
         self.pool.run(Idempotence::Idempotent, |s| Ok(Zeroizing::new(self.random_bytes(s, len)?)))
     }
 
     fn seed_random(&self, seed: &[u8]) -> HsmResult<()> {
-        self.profile.require(Capability::SeedRandom)?;
+        self.require(Capability::SeedRandom)?;
         self.pool.run(Idempotence::Idempotent, |s| Ok(s.seed_random(seed)?))
     }
 
@@ -1316,7 +1331,7 @@ impl Hsm for Pkcs11Hsm {
     }
 
     fn set_attributes(&self, key: &[u8], update: &AttributeUpdate) -> HsmResult<()> {
-        self.profile.require(Capability::SetAttribute)?;
+        self.require(Capability::SetAttribute)?;
         let mut template = Vec::new();
         if let Some(usage) = update.usage {
             template = self.templates.usage_update(self.object_info(key)?.kind, usage);

@@ -47,6 +47,8 @@ struct State {
     /// module may already have handed their handle numbers to new sessions.
     dead_below: u64,
     anchor: Option<Session>,
+    /// Threads blocked in `checkout`; a Condvar notify is a syscall, so it is skipped when nobody waits.
+    waiters: usize,
 }
 
 struct Inner {
@@ -128,7 +130,14 @@ impl SessionPool {
             retry_attempts: config.retry_attempts,
             retry_backoff: Duration::from_millis(config.retry_backoff_ms),
             extra_retry_codes: config.retry_codes.clone(),
-            state: Mutex::new(State { idle: Vec::new(), open: 0, generation: 0, dead_below: 0, anchor: None }),
+            state: Mutex::new(State {
+                idle: Vec::new(),
+                open: 0,
+                generation: 0,
+                dead_below: 0,
+                anchor: None,
+                waiters: 0,
+            }),
             freed: Condvar::new(),
         };
         {
@@ -214,9 +223,9 @@ impl Inner {
                 let generation = state.generation;
                 let stale = self.idle_check.is_some_and(|limit| idle.last_used.elapsed() > limit);
                 if stale && idle.session.get_session_info().is_err() {
-                    // Expired by the HSM while idle: forget it and look again.
+                    // Expired by the HSM while idle: forget it (its handle number may be reused) and look again.
                     state.open -= 1;
-                    drop(idle);
+                    close_or_forget(idle.session, true);
                     continue;
                 }
                 return Ok(PooledSession {
@@ -237,7 +246,9 @@ impl Inner {
                     Err(e) => {
                         let mut state = self.lock()?;
                         state.open -= 1;
-                        self.freed.notify_one();
+                        if state.waiters > 0 {
+                            self.freed.notify_one();
+                        }
                         Err(e.into())
                     }
                 };
@@ -246,15 +257,18 @@ impl Inner {
             if now >= deadline {
                 return Err(HsmError::PoolTimeout(self.checkout_timeout.as_millis().try_into().unwrap_or(u64::MAX)));
             }
+            state.waiters += 1;
             state = match self.freed.wait_timeout(state, deadline - now) {
                 Ok((guard, _)) => guard,
                 Err(_) => return Err(HsmError::Module("session pool state poisoned".into())),
             };
+            state.waiters -= 1;
         }
     }
 
     fn give_back(&self, session: Session, generation: u64, discard: bool) {
         let Ok(mut state) = self.state.lock() else { return };
+        let wake = state.waiters > 0;
         if discard || generation != state.generation {
             state.open -= 1;
             let dead = generation < state.dead_below;
@@ -264,7 +278,9 @@ impl Inner {
             state.idle.push(Idle { session, last_used: Instant::now() });
             drop(state);
         }
-        self.freed.notify_one();
+        if wake {
+            self.freed.notify_one();
+        }
     }
 
     /// Drops every session of `seen_generation` and reopens the anchor. A no-op if another thread already

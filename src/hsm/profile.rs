@@ -442,15 +442,6 @@ impl Profile {
         let name = capability.name();
         self.mechanisms.capabilities.contains(&name)
     }
-
-    /// `Ok` when the profile lists `capability`, a clear [`HsmError::NotSupported`] otherwise.
-    pub fn require(&self, capability: Capability) -> HsmResult<()> {
-        if self.supports(capability) {
-            Ok(())
-        } else {
-            Err(HsmError::NotSupported(format!("{capability} (not in profile {:?})", self.name)))
-        }
-    }
 }
 
 #[cfg(test)]
