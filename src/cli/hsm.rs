@@ -224,9 +224,9 @@ pub fn bench(args: &BenchArgs, out: &mut dyn Write) -> Result<(), HsmError> {
                 // Alternate which side goes first, so neither always inherits the other's warm or cold state.
                 for side in [round % 2, 1 - round % 2] {
                     if side == 0 {
-                        pool_rate = pool_rate.max(measure(threads, slice, &pool_op)?);
+                        pool_rate = pool_rate.max(measure(threads, slice, pool_op)?);
                     } else {
-                        let rate = measure_direct(threads, slice, &ctx, slot, &direct_op, &aes_cka, &ec_cka)?;
+                        let rate = measure_direct(threads, slice, &ctx, slot, direct_op, &aes_cka, &ec_cka)?;
                         direct_rate = direct_rate.max(rate);
                     }
                 }
