@@ -4,10 +4,12 @@ mod hsm_support;
 
 use std::process::{Command, Output};
 
-use hsm_support::{repo, token, USER_PIN};
+use hsm_support::{make_token, repo, USER_PIN};
 
-fn kmipd(args: &[&str]) -> Output {
-    let conf = token(&[]);
+/// Runs kmipd against a token of its own: SoftHSM processes sharing a token directory can see it half-written
+/// (a failed login rewrites the token file), and then report no token at all.
+fn kmipd(token: &str, args: &[&str]) -> Output {
+    let conf = make_token(&format!("probe-{token}"), &[]);
     Command::new(env!("CARGO_BIN_EXE_kmipd"))
         .args(args)
         .env("SOFTHSM2_CONF", conf)
@@ -23,7 +25,7 @@ fn profile_path() -> String {
 
 #[test]
 fn the_softhsm2_profile_passes_on_a_fresh_token() {
-    let out = kmipd(&["hsm", "probe", "--profile", &profile_path(), "--pin-env", "KMIPD_TEST_PIN"]);
+    let out = kmipd("pass", &["hsm", "probe", "--profile", &profile_path(), "--pin-env", "KMIPD_TEST_PIN"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("OK: every capability the profile promises works"), "{stdout}");
@@ -40,7 +42,7 @@ fn a_profile_promising_rsa_oaep_sha256_fails_naming_it() {
     assert!(text.contains("rsa-oaep-sha256"));
     let path = std::env::temp_dir().join(format!("kmipd-oaep256-{}.toml", std::process::id()));
     std::fs::write(&path, text).unwrap();
-    let out = kmipd(&["hsm", "probe", "--profile", path.to_str().unwrap(), "--pin-env", "KMIPD_TEST_PIN"]);
+    let out = kmipd("oaep", &["hsm", "probe", "--profile", path.to_str().unwrap(), "--pin-env", "KMIPD_TEST_PIN"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     let verdict = stdout.lines().find(|l| l.starts_with("FAILED")).unwrap();
@@ -53,7 +55,7 @@ fn a_profile_promising_rsa_oaep_sha256_fails_naming_it() {
 fn a_wrong_pin_fails_without_showing_it() {
     let pin_file = std::env::temp_dir().join(format!("kmipd-wrong-pin-{}", std::process::id()));
     std::fs::write(&pin_file, "not-the-pin-4711\n").unwrap();
-    let out = kmipd(&["hsm", "probe", "--profile", &profile_path(), "--pin-file", pin_file.to_str().unwrap()]);
+    let out = kmipd("pin", &["hsm", "probe", "--profile", &profile_path(), "--pin-file", pin_file.to_str().unwrap()]);
     let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(!out.status.success());
     assert!(all.contains("CKR_PIN_INCORRECT"), "{all}");
@@ -63,7 +65,7 @@ fn a_wrong_pin_fails_without_showing_it() {
 #[test]
 fn the_benchmark_prints_pool_and_direct_rates_with_their_ratio() {
     let args = ["bench", "hsm", "--profile", &profile_path(), "--pin-env", "KMIPD_TEST_PIN"];
-    let out = kmipd(&[&args[..], &["--seconds", "0.1", "--threads", "1,2"]].concat());
+    let out = kmipd("bench", &[&args[..], &["--seconds", "0.1", "--threads", "1,2"]].concat());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     for case in ["AES-256-GCM encrypt 1 KiB", "AES-256 token key generation", "ECDSA P-256 sign (SHA-256)"] {
