@@ -481,3 +481,66 @@ fn stale_cached_handles_are_found_again() {
     assert_ne!(before, after);
     assert_eq!(after, other.encrypt(&object.id, &Cipher::AesEcb, &[0; 16]).unwrap());
 }
+
+#[test]
+fn chunked_cbc_equals_one_call() {
+    let mut profile = softhsm_profile();
+    profile.mechanisms.cbc_chunk_bytes = 32;
+    token(&[]);
+    let chunked = open(profile);
+    let key = import_aes(&[4; 32]);
+    let data: Vec<u8> = (0..200u8).collect();
+    for cipher in [
+        Cipher::AesCbc { iv: Some([1; 16]), padding: true },
+        Cipher::AesCtr { counter_block: Some([2; 16]), counter_bits: 64 },
+        Cipher::AesEcb,
+    ] {
+        let data = if cipher == Cipher::AesEcb { &data[..192] } else { &data[..] };
+        let whole = hsm().encrypt(&key, &cipher, data).unwrap().ciphertext;
+        assert_eq!(chunked.encrypt(&key, &cipher, data).unwrap().ciphertext, whole, "{cipher:?}");
+        assert_eq!(chunked.decrypt(&key, &cipher, &whole).unwrap().as_slice(), data, "{cipher:?}");
+    }
+}
+
+#[test]
+fn gcm_data_limit_is_enforced_and_makes_gcm_single_part() {
+    let mut profile = softhsm_profile();
+    profile.aes_gcm.max_data_bytes = 16;
+    token(&[]);
+    let limited = open(profile);
+    let key = import_aes(&[6; 16]);
+    let gcm = Cipher::AesGcm { iv: Some(vec![0; 12]), aad: Vec::new(), tag_len: 16 };
+    assert!(limited.encrypt(&key, &gcm, &[0; 16]).is_ok());
+    assert_eq!(limited.encrypt(&key, &gcm, &[0; 17]).unwrap_err().class(), ErrorClass::InvalidInput);
+    let err = limited.begin_cipher(&key, &gcm, Direction::Encrypt).err().unwrap();
+    assert_eq!(err.class(), ErrorClass::NotSupported);
+}
+
+#[test]
+fn omitted_attributes_are_left_to_the_module() {
+    // SoftHSM's own default for CKA_SENSITIVE is false: omitting it shows the template obeyed the profile.
+    let mut profile = softhsm_profile();
+    profile.objects.omit_attributes = vec!["CKA_SENSITIVE".into()];
+    token(&[]);
+    let omitting = open(profile);
+    let object = NewObject::token(id("omit"), "omit", KeyUsage::ALL);
+    omitting.generate_secret_key(aes(128), &object).unwrap();
+    assert_eq!(omitting.object_info(&object.id).unwrap().sensitive, Some(false));
+}
+
+#[test]
+fn hashed_ids_fit_tiny_id_spaces() {
+    let mut profile = softhsm_profile();
+    profile.objects.id_strategy = kmipd::hsm::profile::IdStrategy::Hashed;
+    profile.objects.max_id_bytes = 2;
+    token(&[]);
+    let tiny = open(profile);
+    let object = NewObject::token(id("a-long-kmip-uid-that-would-never-fit-16-bits"), "hashed", KeyUsage::ALL);
+    tiny.generate_secret_key(aes(128), &object).unwrap();
+    assert_eq!(tiny.cka_id(&object.id).unwrap().len(), 2);
+    assert_eq!(tiny.object_info(&object.id).unwrap().label, "hashed");
+    let listed = tiny.list_objects().unwrap();
+    let entry = listed.iter().find(|o| o.cka_id == tiny.cka_id(&object.id).unwrap()).unwrap();
+    assert_eq!(entry.caller_id, None);
+    tiny.destroy(&object.id).unwrap();
+}

@@ -85,7 +85,7 @@ impl HsmError {
         }
     }
 
-    /// The cryptoki return value behind this error, when there is one.
+    /// Converts a cryptoki error, keeping the `CKR_*` name and the failed function.
     pub(crate) fn from_cryptoki(err: CryptokiError) -> Self {
         match err {
             CryptokiError::Pkcs11(rv, function) => {

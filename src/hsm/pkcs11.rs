@@ -1482,3 +1482,41 @@ impl Drop for Pkcs11Stream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(login: &str) -> Profile {
+        let text =
+            format!("name = \"t\"\n[module]\npath = \"/x.so\"\n[login]\n{login}\n[mechanisms]\ncapabilities = []\n");
+        Profile::parse(&text).unwrap()
+    }
+
+    #[test]
+    fn pin_formats() {
+        let pin = |login: &str| format_pin(&profile(login), "secret").map(|p| p.expose_secret().to_string());
+        assert_eq!(pin("pin_format = \"plain\"").unwrap(), "secret");
+        assert_eq!(pin("pin_format = \"user-colon-password\"\nuser = \"cu\"").unwrap(), "cu:secret");
+        assert_eq!(pin("pin_format = \"key-id-password\"\nkey_id = 1").unwrap(), "0001secret");
+        assert!(pin("pin_format = \"user-colon-password\"").is_err());
+    }
+
+    #[test]
+    fn pins_are_read_without_trailing_newlines() {
+        let path = std::env::temp_dir().join(format!("kmipd-pin-unit-{}", std::process::id()));
+        std::fs::write(&path, "1234\r\n").unwrap();
+        assert_eq!(PinSource::File(path.clone()).read().unwrap().as_str(), "1234");
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn ec_points_come_out_of_their_der_wrapping() {
+        let point = [4u8; 65];
+        assert_eq!(ec_point_from_attribute(Curve::P256, der_octet_string(&point)).unwrap(), point);
+        assert_eq!(ec_point_from_attribute(Curve::P256, point.to_vec()).unwrap(), point);
+        let p521 = [4u8; 133];
+        assert_eq!(ec_point_from_attribute(Curve::P521, der_octet_string(&p521)).unwrap(), p521);
+        assert!(ec_point_from_attribute(Curve::P256, vec![4, 3, 1, 2, 3]).is_err());
+    }
+}
