@@ -126,7 +126,7 @@ impl Case {
 
 const GCM_IV: [u8; 12] = [7; 12];
 /// Measurement rounds per figure (pool and direct alternate).
-const ROUNDS: u32 = 4;
+const ROUNDS: u32 = 8;
 
 /// Measures the pool (through [`Hsm`]) against direct single-session cryptoki calls and prints the ratio.
 /// Never asserts timing.
