@@ -419,6 +419,9 @@ fn import_without_plaintext_goes_through_a_transport_key() {
     assert_eq!(ct.ciphertext, h("3ad77bb40d7a3660a89ecaf32466ef97"));
     let info = strict.object_info(&object.id).unwrap();
     assert_eq!((info.sensitive, info.extractable, info.token), (Some(true), Some(false), true));
+    let private = PrivateKeyMaterial::Ec { curve: Curve::Ed25519, value: Zeroizing::new(vec![1; 32]) };
+    let err = strict.import_private_key(&private, &NewObject::token(id("refused"), "x", KeyUsage::ALL)).unwrap_err();
+    assert_eq!(err.class(), ErrorClass::NotSupported);
 }
 
 #[test]

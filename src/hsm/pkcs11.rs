@@ -920,6 +920,11 @@ impl Hsm for Pkcs11Hsm {
 
     fn import_private_key(&self, material: &PrivateKeyMaterial, object: &NewObject) -> HsmResult<()> {
         self.require(Capability::CreateObject)?;
+        if !self.profile.objects.plaintext_import {
+            return Err(HsmError::NotSupported(
+                "this HSM takes no plaintext private keys: import a wrapped PKCS#8 with unwrap_key".into(),
+            ));
+        }
         let cka_id = self.cka_id(&object.id)?;
         let id = Identity { cka_id: &cka_id, label: self.label(&object.label) };
         let template = SecretTemplate(match material {
