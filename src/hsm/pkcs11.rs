@@ -256,30 +256,29 @@ impl Pkcs11Hsm {
 
     /// One targeted `C_FindObjects` by `CKA_ID`; refreshes the cache.
     fn refind(&self, s: &Session, cka_id: &[u8]) -> HsmResult<ObjectHandle> {
-        let found = s.find_objects(&[Attribute::Id(cka_id.to_vec())])?;
-        if found.len() > 1 {
-            tracing::warn!(target: "kmipd::hsm", count = found.len(), "several HSM objects share one CKA_ID");
-        }
-        match found.first() {
-            Some(handle) => {
+        // Private objects are invisible while the login is lost (C_Logout or C_CloseAllSessions elsewhere in the
+        // process): an empty result then is a pool problem to recover from, not a missing object. The login can
+        // also come back (another thread's pool reset) between the search and the check, hence a second search.
+        for _ in 0..2 {
+            let found = s.find_objects(&[Attribute::Id(cka_id.to_vec())])?;
+            if found.len() > 1 {
+                tracing::warn!(target: "kmipd::hsm", count = found.len(), "several HSM objects share one CKA_ID");
+            }
+            if let Some(handle) = found.first() {
                 self.cache_put(cka_id.to_vec(), *handle);
-                Ok(*handle)
+                return Ok(*handle);
             }
-            None => {
-                // Private objects are invisible once the login is lost (e.g. a C_Logout elsewhere in the process):
-                // that is a pool problem to recover from, not a missing object.
-                let state = s.get_session_info()?.session_state();
-                if !matches!(state, SessionState::RwUser | SessionState::RoUser) {
-                    return Err(HsmError::Pkcs11 {
-                        code: "CKR_USER_NOT_LOGGED_IN".into(),
-                        class: super::ErrorClass::Auth,
-                        function: "C_FindObjects".into(),
-                    });
-                }
-                self.cache_remove(cka_id);
-                Err(HsmError::NotFound)
+            let state = s.get_session_info()?.session_state();
+            if !matches!(state, SessionState::RwUser | SessionState::RoUser) {
+                return Err(HsmError::Pkcs11 {
+                    code: "CKR_USER_NOT_LOGGED_IN".into(),
+                    class: super::ErrorClass::Auth,
+                    function: "C_FindObjects".into(),
+                });
             }
         }
+        self.cache_remove(cka_id);
+        Err(HsmError::NotFound)
     }
 
     fn handle(&self, s: &Session, cka_id: &[u8]) -> HsmResult<ObjectHandle> {

@@ -152,6 +152,11 @@ impl SessionPool {
         self.inner.max
     }
 
+    /// How many times the pool has been reset after losing its sessions or login (a health metric).
+    pub fn resets(&self) -> u64 {
+        self.inner.state.lock().map(|s| s.generation).unwrap_or(0)
+    }
+
     /// The slot the pool works on.
     pub fn slot(&self) -> Slot {
         self.inner.slot
