@@ -7,10 +7,12 @@
 //! - [`profile`]: what a given HSM can do and how it must be driven (`hsm-profiles/*.toml`).
 //! - [`module`]: loading and initializing a PKCS#11 module once per process, token selection, raw mechanism list.
 //! - [`pool`]: the bounded session pool with its logged-in anchor session and recovery.
-//! - [`pkcs11`]: [`Pkcs11Hsm`], the implementation of [`Hsm`].
+//! - [`pkcs11`]: [`Pkcs11Hsm`], the implementation of [`Hsm`]; `mechanisms` and `templates` hold its mapping
+//!   onto cryptoki mechanisms and its object templates.
 //! - [`probe`]: exercising each capability a profile promises (`kmipd hsm probe`).
 
 mod error;
+mod mechanisms;
 pub mod module;
 pub mod pkcs11;
 pub mod pool;
