@@ -10,7 +10,9 @@ use hsm_support::{make_token, repo, USER_PIN};
 /// (a failed login rewrites the token file), and then report no token at all.
 fn kmipd(token: &str, args: &[&str]) -> Output {
     let conf = make_token(&format!("probe-{token}"), &[]);
-    Command::new(env!("CARGO_BIN_EXE_kmipd"))
+    // KMIPD_TEST_BIN: run a copy instead (a target directory shared between worktrees can swap the binary).
+    let bin = std::env::var_os("KMIPD_TEST_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_kmipd").into());
+    Command::new(bin)
         .args(args)
         .env("SOFTHSM2_CONF", conf)
         .env("KMIPD_TEST_PIN", USER_PIN)
