@@ -41,7 +41,8 @@ awk -v tokendir="$tokendir" -v extra="$extra" \
     '{ gsub(/@TOKENDIR@/, tokendir); gsub(/@EXTRA@/, extra); print }' "$template" > "$conf"
 export SOFTHSM2_CONF="$conf"
 
-if ! softhsm2-util --show-slots 2>/dev/null | grep -q "Label: *${label}\$"; then
+# softhsm2-util pads labels with blanks: compare the trimmed value literally.
+if ! softhsm2-util --show-slots 2>/dev/null | sed -n 's/^ *Label: *//p' | sed 's/ *$//' | grep -Fxq -- "$label"; then
     softhsm2-util --init-token --free --label "$label" --so-pin "$so_pin" --pin "$user_pin" >&2
 fi
 echo "$conf"
