@@ -12,11 +12,12 @@
 
 #![deny(unsafe_code)]
 
+pub mod audit;
 pub mod cli;
-pub mod conformance;
-pub mod kmip;
-pub mod ttlv;
 pub mod config;
+pub mod conformance;
+pub mod hsm;
+pub mod kmip;
 pub mod pki;
 pub mod server;
-pub mod audit;
+pub mod ttlv;

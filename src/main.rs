@@ -17,6 +17,12 @@ enum Command {
     /// Convert KMIP messages between binary TTLV, hex, XML and JSON.
     #[command(subcommand)]
     Ttlv(TtlvCommand),
+    /// HSM tools.
+    #[command(subcommand)]
+    Hsm(HsmCommand),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCommand),
 }
 
 #[derive(Subcommand)]
@@ -27,21 +33,42 @@ enum TtlvCommand {
     Encode(cli::ttlv::ConvertArgs),
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result: anyhow::Result<()> = match cli.command {
+#[derive(Subcommand)]
+enum HsmCommand {
+    /// Check an HSM against a profile: lists the module's mechanisms, exercises every capability, and exits
+    /// non-zero when the profile promises something the HSM cannot do.
+    Probe(cli::hsm::ProbeArgs),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Session pool versus direct single-session cryptoki calls.
+    Hsm(cli::hsm::BenchArgs),
+}
+
+fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
         Command::Ttlv(cmd) => {
             use cli::ttlv::Format;
             let (args, from, to) = match &cmd {
                 TtlvCommand::Decode(a) => (a, Format::Binary, Format::Xml),
                 TtlvCommand::Encode(a) => (a, Format::Xml, Format::Binary),
             };
-            cli::ttlv::run(args, from, to, &mut std::io::stdin().lock(), &mut std::io::stdout().lock())
-                .map_err(anyhow::Error::from)
+            cli::ttlv::run(args, from, to, &mut std::io::stdin().lock(), &mut std::io::stdout().lock())?;
         }
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Command::Hsm(HsmCommand::Probe(args)) => {
+            if !cli::hsm::probe(&args, &mut std::io::stdout())? {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Bench(BenchCommand::Hsm(args)) => cli::hsm::bench(&args, &mut std::io::stdout())?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse().command) {
+        Ok(code) => code,
         Err(e) => {
             eprintln!("kmipd: {e}");
             ExitCode::FAILURE

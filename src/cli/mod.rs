@@ -1,3 +1,4 @@
 //! Logic of the `kmipd` subcommands, kept apart from `main.rs` so that tests can call it.
 
+pub mod hsm;
 pub mod ttlv;
