@@ -13,5 +13,6 @@
 #![deny(unsafe_code)]
 
 pub mod cli;
+pub mod conformance;
 pub mod kmip;
 pub mod ttlv;

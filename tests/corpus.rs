@@ -5,40 +5,17 @@
 //! twice at the end); the reader stops at the first `</KMIP>`, so it is read like the others
 //! and counted separately. Run-specific `$TOKEN`s get the reader's deterministic stand-ins.
 
-use std::path::{Path, PathBuf};
+mod common;
 
 use kmipd::ttlv::xml::{self, Placeholders};
 use kmipd::ttlv::{self, DecodeLimits};
-
-/// The corpus lives beside the repository (`../shared`), or where `KMIPD_TESTCASES` says.
-pub fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("KMIPD_TESTCASES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/kmip-testcases"));
-    dir.is_dir().then_some(dir)
-}
-
-fn xml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            xml_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "xml") {
-            out.push(p);
-        }
-    }
-}
 
 const KNOWN_BROKEN: &str = "TC-ECDSA-SIGN-1-14.xml";
 
 #[test]
 fn every_oasis_message_round_trips_through_binary_and_xml() {
-    let Some(dir) = corpus_dir() else {
-        panic!("OASIS corpus not found: set KMIPD_TESTCASES or check out ../shared beside the repository");
-    };
-    let mut files = Vec::new();
-    xml_files(&dir, &mut files);
+    let dir = common::corpus_dir();
+    let files = common::xml_files(&dir);
     let (mut messages, mut bytes, mut failures) = (0usize, 0usize, Vec::new());
     let mut broken_seen = false;
     for path in &files {

@@ -125,7 +125,7 @@ pub fn frame_len(header: &[u8; HEADER_LEN], max_bytes: usize) -> Result<usize, D
     let code = header[3];
     let item_type = ItemType::from_code(code).ok_or(DecodeError::UnknownType { offset: 3, code })?;
     let length = u32::from_be_bytes([header[4], header[5], header[6], header[7]]);
-    let total = HEADER_LEN as u64 + padded(item_type, length) as u64;
+    let total = HEADER_LEN as u64 + padded(item_type, length);
     if total > max_bytes as u64 {
         return Err(DecodeError::TooLarge { offset: 0, length: total, limit: max_bytes });
     }

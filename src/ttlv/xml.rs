@@ -123,6 +123,46 @@ pub fn parse_test_case(text: &str, placeholders: &Placeholders) -> Result<Vec<Tt
     read(text, placeholders, true)
 }
 
+/// The source text of each message of a test-case file (the element children of `<KMIP>`),
+/// so that a replay can parse every request only when the values it refers to are bound.
+pub fn message_sources(text: &str) -> Result<Vec<&str>, XmlError> {
+    let mut reader = Reader::from_str(text);
+    let mut depth = 0usize;
+    let mut start = 0usize;
+    let mut in_root = false;
+    let mut out = Vec::new();
+    loop {
+        let before = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+        let event = reader.read_event().map_err(|e| XmlError::Syntax {
+            line: line_of(text, before),
+            offset: before,
+            message: e.to_string(),
+        })?;
+        let after = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+        let element_start = text.get(..after).and_then(|t| t.rfind('<')).unwrap_or(before);
+        match event {
+            Event::Start(e) if depth == 0 && !in_root && e.name().as_ref() == b"KMIP" => in_root = true,
+            Event::Start(_) => {
+                if depth == 0 {
+                    start = element_start;
+                }
+                depth += 1;
+            }
+            Event::Empty(_) if depth == 0 => out.push(text.get(element_start..after).unwrap_or_default()),
+            Event::End(_) if depth == 0 => break,
+            Event::End(_) => {
+                depth -= 1;
+                if depth == 0 {
+                    out.push(text.get(start..after).unwrap_or_default());
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
 /// A Structure being read.
 struct Open {
     tag: Tag,
@@ -269,7 +309,7 @@ fn element(
         return Ok((tag, name, None));
     }
     let raw = value_attr.ok_or_else(|| XmlError::MissingValue { line, offset, element: name.clone(), item_type })?;
-    let value = if raw.starts_with('$') && item_type != ItemType::TextString {
+    let value = if raw.starts_with('$') {
         placeholders.resolve(&raw, item_type).ok_or_else(|| XmlError::Unresolved {
             line,
             offset,
@@ -417,6 +457,14 @@ mod tests {
         assert!(matches!(err, XmlError::UnknownTag { line: 2, .. }), "{err:?}");
         let err = from_xml("<BatchCount type=\"Integer\" value=\"x\"/>").unwrap_err();
         assert!(matches!(err, XmlError::BadValue { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn message_sources_split_a_test_case() {
+        let doc = format!("<KMIP>\n<!-- c -->\n{QUERY}\n{QUERY}</KMIP>\n</KMIP>\n");
+        let parts = message_sources(&doc).unwrap();
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0], QUERY.trim_end());
     }
 
     #[test]
