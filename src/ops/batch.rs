@@ -11,9 +11,8 @@
 
 use crate::kmip::enums::{self, BatchErrorContinuationOption, Operation};
 use crate::kmip::objects::UniqueIdentifier;
-use crate::kmip::ResponsePayload;
 use crate::ttlv::registry::Version;
-use crate::ttlv::{Tag, Value};
+use crate::ttlv::{Tag, Ttlv, Value};
 
 use super::error::OpError;
 
@@ -148,9 +147,10 @@ impl BatchState {
         })
     }
 
-    /// Records what a successful item returned and updates the ID Placeholder.
-    pub(crate) fn record(&mut self, operation: Operation, payload: &ResponsePayload) {
-        let ids = returned_identifiers(payload);
+    /// Records what a successful item returned (its encoded Response Payload) and updates
+    /// the ID Placeholder; gives back the identifiers the payload holds.
+    pub(crate) fn record(&mut self, operation: Operation, payload: Option<&Ttlv>) -> Vec<String> {
+        let ids = payload.map(returned_identifiers).unwrap_or_default();
         self.returned.extend(ids.iter().cloned());
         match placeholder_effect(operation) {
             Effect::Keep => {}
@@ -167,8 +167,9 @@ impl BatchState {
             }
         }
         if !ids.is_empty() {
-            self.by_operation.push((operation, ids));
+            self.by_operation.push((operation, ids.clone()));
         }
+        ids
     }
 }
 
@@ -206,9 +207,8 @@ fn placeholder_effect(operation: Operation) -> Effect {
 
 /// The Text String identifiers at the top level of a response payload, in order (Unique
 /// Identifier, Private Key Unique Identifier, Public Key Unique Identifier).
-fn returned_identifiers(payload: &ResponsePayload) -> Vec<String> {
+fn returned_identifiers(payload: &Ttlv) -> Vec<String> {
     payload
-        .to_ttlv()
         .children()
         .iter()
         .filter(|c| {
@@ -230,6 +230,7 @@ fn returned_identifiers(payload: &ResponsePayload) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::kmip::enums::ObjectType;
+    use crate::kmip::ResponsePayload;
     use crate::kmip::payloads::{
         CreateKeyPairResponse, CreateResponse, IdentifierResponse, LocateResponse,
     };
@@ -253,6 +254,10 @@ mod tests {
         }))
     }
 
+    fn record(b: &mut BatchState, operation: Operation, payload: ResponsePayload) {
+        b.record(operation, Some(&payload.to_ttlv()));
+    }
+
     fn state(v: Version) -> BatchState {
         BatchState::new(v, BatchErrorContinuationOption::Stop)
     }
@@ -261,23 +266,23 @@ mod tests {
     fn placeholder_follows_creating_operations() {
         let mut b = state(Version::new(1, 4));
         assert!(matches!(b.resolve(None), Err(OpError::MissingData(_))));
-        b.record(Operation::Create, &created("k1"));
+        record(&mut b, Operation::Create, created("k1"));
         assert_eq!(b.resolve(None).unwrap(), "k1");
         assert_eq!(b.resolve(Some(&text("other"))).unwrap(), "other");
         // Activate returns an identifier but does not move the placeholder.
-        b.record(Operation::Activate, &ResponsePayload::Activate(Box::new(IdentifierResponse { unique_identifier: text("x") })));
+        record(&mut b, Operation::Activate, ResponsePayload::Activate(Box::new(IdentifierResponse { unique_identifier: text("x") })));
         assert_eq!(b.resolve(None).unwrap(), "k1");
     }
 
     #[test]
     fn locate_sets_the_placeholder_only_for_a_single_match() {
         let mut b = state(Version::new(2, 1));
-        b.record(Operation::Locate, &located(&["a"]));
+        record(&mut b, Operation::Locate, located(&["a"]));
         assert_eq!(b.placeholder(), Some("a"));
-        b.record(Operation::Locate, &located(&["a", "b"]));
+        record(&mut b, Operation::Locate, located(&["a", "b"]));
         assert_eq!(b.placeholder(), None);
-        b.record(Operation::Create, &created("c"));
-        b.record(Operation::Locate, &located(&[]));
+        record(&mut b, Operation::Create, created("c"));
+        record(&mut b, Operation::Locate, located(&[]));
         assert_eq!(b.placeholder(), None);
     }
 
@@ -290,7 +295,7 @@ mod tests {
             private_key_template_attribute: None,
             public_key_template_attribute: None,
         }));
-        b.record(Operation::CreateKeyPair, &pair);
+        record(&mut b, Operation::CreateKeyPair, pair);
         use enums::UniqueIdentifier as U;
         assert_eq!(b.resolve(None).unwrap(), "priv");
         assert_eq!(b.resolve(Some(&UniqueIdentifier::Placeholder(U::IDPlaceholder))).unwrap(), "priv");
@@ -305,8 +310,8 @@ mod tests {
     #[test]
     fn integer_references_count_returned_identifiers() {
         let mut b = state(Version::new(2, 1));
-        b.record(Operation::Create, &created("first"));
-        b.record(Operation::Create, &created("second"));
+        record(&mut b, Operation::Create, created("first"));
+        record(&mut b, Operation::Create, created("second"));
         assert_eq!(b.resolve(Some(&UniqueIdentifier::Index(0))).unwrap(), "first");
         assert_eq!(b.resolve(Some(&UniqueIdentifier::Index(1))).unwrap(), "second");
         assert_eq!(b.resolve(Some(&UniqueIdentifier::Index(-1))).unwrap(), "second");
@@ -319,7 +324,7 @@ mod tests {
     #[test]
     fn references_are_text_only_in_1_x() {
         let mut b = state(Version::new(1, 2));
-        b.record(Operation::Create, &created("k"));
+        record(&mut b, Operation::Create, created("k"));
         let r = b.resolve(Some(&UniqueIdentifier::Placeholder(enums::UniqueIdentifier::IDPlaceholder)));
         assert!(matches!(r, Err(OpError::InvalidField(_))));
     }

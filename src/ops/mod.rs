@@ -67,6 +67,7 @@ use crate::kmip::{KmipEnum, RequestBatchItem, RequestPayload, ResponseBatchItem,
 use crate::ttlv::binary::{self, DecodeError, DecodeLimits, HEADER_LEN};
 use crate::ttlv::registry::Version;
 use crate::ttlv::{ItemType, Tag, Ttlv, Value};
+use zeroize::Zeroizing;
 
 pub use batch::BatchState;
 pub use error::{reason_in_version, OpError};
@@ -118,12 +119,23 @@ pub struct RequestContext {
 }
 
 /// What the connection does with a request's answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Reply {
-    /// Send these bytes (an encoded Response Message).
-    Send(Vec<u8>),
+    /// Send these bytes (an encoded Response Message; zeroized when dropped, since a Get
+    /// answer holds key material).
+    Send(Zeroizing<Vec<u8>>),
     /// Close the connection without answering: nothing in the request could be read.
     Close(CloseReason),
+}
+
+impl std::fmt::Debug for Reply {
+    // The bytes may hold key material: show their length only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reply::Send(bytes) => write!(f, "Send({} bytes)", bytes.len()),
+            Reply::Close(reason) => f.debug_tuple("Close").field(reason).finish(),
+        }
+    }
 }
 
 /// Why a request can't be answered at all.
@@ -335,7 +347,7 @@ impl Processor {
         ctx: &RequestContext,
         tree: &Ttlv,
         execute: &mut dyn FnMut(&OpContext<'_>, &RequestBatchItem) -> Result<Outcome, OpError>,
-    ) -> Result<ResponseMessage, Option<Refusal>> {
+    ) -> Result<Ttlv, Option<Refusal>> {
         let (header_item, raw_items) = split_message(tree)?;
         let salvaged = salvage_from_header(header_item);
         let header = RequestHeader::from_ttlv_item(header_item, &Path::root(Tag::REQUEST_HEADER))
@@ -371,53 +383,69 @@ impl Processor {
         let mut batch = BatchState::new(version, continuation);
         let response_header = response_header(version, 0);
         let mut size = HEADER_LEN + binary::encoded_len(&response_header.to_ttlv_item(Tag::RESPONSE_HEADER));
-        let mut answers: Vec<ResponseBatchItem> = Vec::with_capacity(raw_items.len());
+        let mut answers: Vec<Answer> = Vec::with_capacity(raw_items.len());
         let mut undo: Vec<(usize, UndoAction)> = Vec::new();
         for raw in raw_items {
             let (operation, unique_batch_item_id) = item_ids(raw);
-            let mut failed = None;
-            let answer = match self.run_item(ctx, &header, &batch, raw, execute) {
+            let (answer, failed) = match self.run_item(ctx, &header, &batch, raw, execute) {
                 Ok((item, outcome)) => {
-                    let mut answer = success(&item, outcome.payload);
                     if let Some(action) = outcome.undo {
                         undo.push((answers.len(), action));
                     }
-                    let encoded = answer.to_ttlv_item(Tag::BATCH_ITEM);
+                    // Encoded once: checked, measured, mined for identifiers and sent as is.
+                    let encoded = success(&item, outcome.payload).to_ttlv_item(Tag::BATCH_ITEM);
                     let checked = version::check_in_version(&encoded, version)
                         .map_err(|e| OpError::Internal(format!("response not expressible in KMIP {version}: {e}")))
                         .and_then(|()| fits(size, binary::encoded_len(&encoded), limit));
                     match checked {
                         Ok(()) => {
-                            if let Some(payload) = &answer.payload {
-                                batch.record(item.operation, payload);
-                            }
+                            let returned = batch.record(item.operation, encoded.child(Tag::RESPONSE_PAYLOAD));
+                            audit(ctx, version, &item.operation, &encoded, &returned);
+                            let answer = Answer {
+                                operation: Some(item.operation),
+                                unique_batch_item_id: item.unique_batch_item_id,
+                                succeeded: true,
+                                encoded,
+                            };
+                            (answer, false)
                         }
-                        Err(e) => {
-                            answer = failure(Some(item.operation), item.unique_batch_item_id, &e, version);
-                            failed = Some(e);
-                        }
+                        Err(e) => (self.failed(ctx, Some(item.operation), item.unique_batch_item_id, &e, version), true),
                     }
-                    answer
                 }
-                Err(e) => {
-                    let answer = failure(operation, unique_batch_item_id, &e, version);
-                    failed = Some(e);
-                    answer
-                }
+                Err(e) => (self.failed(ctx, operation, unique_batch_item_id, &e, version), true),
             };
-            size += binary::encoded_len(&answer.to_ttlv_item(Tag::BATCH_ITEM));
+            size += binary::encoded_len(&answer.encoded);
             answers.push(answer);
-            if failed.is_some() {
+            if failed {
                 match continuation {
                     BatchErrorContinuationOption::Continue => continue,
-                    BatchErrorContinuationOption::Undo => self.undo(&mut answers, undo, version),
+                    BatchErrorContinuationOption::Undo => self.undo(ctx, &mut answers, undo, version),
                     _ => {}
                 }
                 break;
             }
         }
         let count = i32::try_from(answers.len()).unwrap_or(i32::MAX);
-        Ok(ResponseMessage { header: response_header_with_count(response_header, count), batch_items: answers })
+        let mut children = Vec::with_capacity(answers.len() + 1);
+        children.push(response_header_with_count(response_header, count).to_ttlv_item(Tag::RESPONSE_HEADER));
+        children.extend(answers.into_iter().map(|a| a.encoded));
+        Ok(Ttlv::structure(Tag::RESPONSE_MESSAGE, children))
+    }
+
+    /// The answer to a failed item (audited).
+    fn failed(
+        &self,
+        ctx: &RequestContext,
+        operation: Option<Operation>,
+        unique_batch_item_id: Option<Vec<u8>>,
+        error: &OpError,
+        version: Version,
+    ) -> Answer {
+        let encoded = failure(operation, unique_batch_item_id.clone(), error, version).to_ttlv_item(Tag::BATCH_ITEM);
+        if let Some(op) = &operation {
+            audit(ctx, version, op, &encoded, &[]);
+        }
+        Answer { operation, unique_batch_item_id, succeeded: false, encoded }
     }
 
     /// Message-level checks of a readable header.
@@ -473,28 +501,35 @@ impl Processor {
     }
 
     /// Reverses every undoable item in reverse order and marks the earlier successes undone.
-    fn undo(&self, answers: &mut [ResponseBatchItem], actions: Vec<(usize, UndoAction)>, version: Version) {
+    fn undo(&self, ctx: &RequestContext, answers: &mut [Answer], actions: Vec<(usize, UndoAction)>, version: Version) {
         // Items with effects whose answer failed (e.g. Response Too Large) are reversed too.
         for (index, action) in actions.into_iter().rev() {
             if let Err(e) = action(self.backend.as_ref()) {
                 if let Some(answer) = answers.get_mut(index) {
                     let reversal = OpError::Internal(format!("could not be undone: {e}"));
-                    *answer = failure(answer.operation, answer.unique_batch_item_id.take(), &reversal, version);
+                    *answer = self.failed(ctx, answer.operation, answer.unique_batch_item_id.take(), &reversal, version);
                 }
             }
         }
-        for answer in answers.iter_mut().filter(|a| a.result_status == ResultStatus::Success) {
-            answer.result_status = ResultStatus::OperationUndone;
-            answer.payload = None;
+        for answer in answers.iter_mut().filter(|a| a.succeeded) {
+            answer.succeeded = false;
+            answer.encoded = ResponseBatchItem {
+                operation: answer.operation,
+                unique_batch_item_id: answer.unique_batch_item_id.take(),
+                result_status: ResultStatus::OperationUndone,
+                result_reason: None,
+                result_message: None,
+                asynchronous_correlation_value: None,
+                payload: None,
+                message_extension: None,
+            }
+            .to_ttlv_item(Tag::BATCH_ITEM);
         }
     }
 
     fn refuse(&self, refusal: Refusal) -> Reply {
         let answer = failure(None, None, &refusal.error, refusal.version);
-        encode(&ResponseMessage {
-            header: response_header(refusal.version, 1),
-            batch_items: vec![answer],
-        })
+        encode(&ResponseMessage { header: response_header(refusal.version, 1), batch_items: vec![answer] }.to_ttlv())
     }
 }
 
@@ -629,11 +664,39 @@ fn unix_now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-fn encode(message: &ResponseMessage) -> Reply {
-    match binary::encode(&message.to_ttlv()) {
-        Ok(bytes) => Reply::Send(bytes),
+fn encode(message: &Ttlv) -> Reply {
+    match binary::encode(message) {
+        Ok(bytes) => Reply::Send(Zeroizing::new(bytes)),
         Err(_) => Reply::Close(CloseReason::Unencodable),
     }
+}
+
+/// One answered batch item: what Undo needs to know, and the encoded answer.
+struct Answer {
+    operation: Option<Operation>,
+    unique_batch_item_id: Option<Vec<u8>>,
+    succeeded: bool,
+    encoded: Ttlv,
+}
+
+/// One audit event per answered batch item (DESIGN.md invariant 8), on its own target.
+/// Carries identifiers and results only, never payload contents.
+fn audit(ctx: &RequestContext, version: Version, operation: &Operation, answer: &Ttlv, returned: &[String]) {
+    let enumeration = |tag| match answer.child(tag).map(|i| &i.value) {
+        Some(Value::Enumeration(v)) => Some(*v),
+        _ => None,
+    };
+    tracing::info!(
+        target: "kmipd::audit",
+        connection = ctx.connection_id,
+        client = ?ctx.client_identity,
+        %version,
+        ?operation,
+        status = ?enumeration(Tag::RESULT_STATUS).and_then(ResultStatus::from_u32),
+        reason = ?enumeration(Tag::RESULT_REASON).and_then(ResultReason::from_u32),
+        unique_identifiers = ?returned,
+        "batch item"
+    );
 }
 
 #[cfg(test)]

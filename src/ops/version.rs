@@ -112,21 +112,32 @@ pub fn enum_value_in_version(tag: Tag, value: u32, version: Version) -> bool {
 /// line of defence that keeps a response from sending a peer something its version does not
 /// define (a 1.0 client fails on a 1.1 field it cannot parse).
 pub fn check_in_version(item: &Ttlv, version: Version) -> Result<(), ModelError> {
-    let mut stack = vec![(item, item.tag.to_string())];
-    while let Some((node, path)) = stack.pop() {
-        if !tag_in_version(node.tag, version) {
-            return Err(ModelError::NotInVersion { path, version });
-        }
-        if let Value::Enumeration(v) = node.value {
-            if !enum_value_in_version(node.tag, v, version) {
-                return Err(ModelError::NotInVersion { path: format!("{path}=0x{v:08X}"), version });
-            }
-        }
-        for child in node.children() {
-            stack.push((child, format!("{path}/{}", child.tag)));
+    match first_unknown(item, version) {
+        None => Ok(()),
+        // The path is built only on failure: the check runs on every answer.
+        Some(mut trail) => {
+            trail.reverse();
+            let path = trail.join("/");
+            Err(ModelError::NotInVersion { path, version })
         }
     }
-    Ok(())
+}
+
+/// The path (innermost first) to the first item `version` does not define.
+fn first_unknown(item: &Ttlv, version: Version) -> Option<Vec<String>> {
+    if !tag_in_version(item.tag, version) {
+        return Some(vec![item.tag.to_string()]);
+    }
+    if let Value::Enumeration(v) = item.value {
+        if !enum_value_in_version(item.tag, v, version) {
+            return Some(vec![format!("{}=0x{v:08X}", item.tag)]);
+        }
+    }
+    item.children().iter().find_map(|child| {
+        let mut trail = first_unknown(child, version)?;
+        trail.push(item.tag.to_string());
+        Some(trail)
+    })
 }
 
 #[cfg(test)]
