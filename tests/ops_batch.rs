@@ -35,7 +35,10 @@ fn statuses(r: &kmipd::kmip::ResponseMessage) -> Vec<ResultStatus> {
 #[test]
 fn unique_batch_item_ids_are_echoed_on_success_and_failure() {
     let h = Header { continuation: Some(BatchErrorContinuationOption::Continue), ..Header::default() };
-    let r = exchange(&processor(), &request(V21, &h, vec![discover(b"a"), activate(b"bb"), log_item(b"ccc", "hi")]));
+    let r = exchange(
+        &processor(),
+        &request(V21, &h, vec![discover(b"a"), activate(b"bb"), log_item(b"ccc", "hi")]),
+    );
     let ids: Vec<_> = r.batch_items.iter().map(|i| i.unique_batch_item_id.clone().unwrap()).collect();
     assert_eq!(ids, vec![b"a".to_vec(), b"bb".to_vec(), b"ccc".to_vec()]);
     assert_eq!(r.batch_items[1].operation, Some(Operation::Activate));
@@ -44,7 +47,10 @@ fn unique_batch_item_ids_are_echoed_on_success_and_failure() {
 
 #[test]
 fn items_without_an_id_get_none_back() {
-    let r = exchange(&processor(), &request(V14, &Header::default(), vec![item(Operation::DiscoverVersions, None, vec![])]));
+    let r = exchange(
+        &processor(),
+        &request(V14, &Header::default(), vec![item(Operation::DiscoverVersions, None, vec![])]),
+    );
     assert_eq!(r.batch_items[0].unique_batch_item_id, None);
     assert_eq!(r.batch_items[0].result_status, ResultStatus::Success);
 }
@@ -53,7 +59,8 @@ fn items_without_an_id_get_none_back() {
 fn stop_is_the_default_and_drops_later_items() {
     for continuation in [None, Some(BatchErrorContinuationOption::Stop)] {
         let h = Header { continuation, ..Header::default() };
-        let r = exchange(&processor(), &request(V14, &h, vec![discover(b"1"), activate(b"2"), discover(b"3")]));
+        let r =
+            exchange(&processor(), &request(V14, &h, vec![discover(b"1"), activate(b"2"), discover(b"3")]));
         assert_eq!(statuses(&r), vec![ResultStatus::Success, ResultStatus::OperationFailed]);
         assert_eq!(r.header.batch_count, 2);
     }
@@ -62,7 +69,10 @@ fn stop_is_the_default_and_drops_later_items() {
 #[test]
 fn continue_answers_every_item() {
     let h = Header { continuation: Some(BatchErrorContinuationOption::Continue), ..Header::default() };
-    let r = exchange(&processor(), &request(V14, &h, vec![activate(b"1"), discover(b"2"), activate(b"3"), discover(b"4")]));
+    let r = exchange(
+        &processor(),
+        &request(V14, &h, vec![activate(b"1"), discover(b"2"), activate(b"3"), discover(b"4")]),
+    );
     use ResultStatus::*;
     assert_eq!(statuses(&r), vec![OperationFailed, Success, OperationFailed, Success]);
     assert_eq!(r.header.batch_count, 4);
@@ -71,7 +81,10 @@ fn continue_answers_every_item() {
 #[test]
 fn undo_marks_earlier_items_undone() {
     let h = Header { continuation: Some(BatchErrorContinuationOption::Undo), ..Header::default() };
-    let r = exchange(&processor(), &request(V21, &h, vec![log_item(b"1", "a"), discover(b"2"), activate(b"3"), discover(b"4")]));
+    let r = exchange(
+        &processor(),
+        &request(V21, &h, vec![log_item(b"1", "a"), discover(b"2"), activate(b"3"), discover(b"4")]),
+    );
     use ResultStatus::*;
     assert_eq!(statuses(&r), vec![OperationUndone, OperationUndone, OperationFailed]);
     assert!(r.batch_items[..2].iter().all(|i| i.payload.is_none() && i.result_reason.is_none()));
@@ -130,7 +143,9 @@ fn a_raised_limit_serves_ten_thousand_items() {
 #[test]
 fn maximum_response_size_fails_the_item_that_does_not_fit() {
     let p = processor();
-    let q = || item(Operation::Query, None, query(&[QueryFunction::QueryOperations, QueryFunction::QueryObjects]));
+    let q = || {
+        item(Operation::Query, None, query(&[QueryFunction::QueryOperations, QueryFunction::QueryObjects]))
+    };
     let tiny = Header { maximum_response_size: Some(64), ..Header::default() };
     let r = exchange(&p, &request(V14, &tiny, vec![q()]));
     assert_eq!(r.batch_items[0].operation, Some(Operation::Query));
@@ -145,13 +160,22 @@ fn maximum_response_size_fails_the_item_that_does_not_fit() {
 fn the_response_never_exceeds_the_limit_when_answers_fit() {
     // Room for exactly two Discover Versions answers: the third fails, Stop drops the fourth.
     let p = processor();
-    let one = binary::encode(&exchange(&p, &request(V21, &Header::default(), vec![discover(b"1")])).to_ttlv()).unwrap().len();
-    let two = binary::encode(&exchange(&p, &request(V21, &Header::default(), vec![discover(b"1"), discover(b"2")])).to_ttlv())
-        .unwrap()
-        .len();
+    let one =
+        binary::encode(&exchange(&p, &request(V21, &Header::default(), vec![discover(b"1")])).to_ttlv())
+            .unwrap()
+            .len();
+    let two = binary::encode(
+        &exchange(&p, &request(V21, &Header::default(), vec![discover(b"1"), discover(b"2")])).to_ttlv(),
+    )
+    .unwrap()
+    .len();
     let h = Header { maximum_response_size: Some(two as i32), ..Header::default() };
-    let r = exchange(&p, &request(V21, &h, vec![discover(b"1"), discover(b"2"), discover(b"3"), discover(b"4")]));
-    assert_eq!(statuses(&r), vec![ResultStatus::Success, ResultStatus::Success, ResultStatus::OperationFailed]);
+    let r =
+        exchange(&p, &request(V21, &h, vec![discover(b"1"), discover(b"2"), discover(b"3"), discover(b"4")]));
+    assert_eq!(
+        statuses(&r),
+        vec![ResultStatus::Success, ResultStatus::Success, ResultStatus::OperationFailed]
+    );
     assert_failed(&r.batch_items[2], ResultReason::ResponseTooLarge);
     assert!(one < two);
 }
@@ -175,7 +199,10 @@ fn a_non_positive_maximum_response_size_is_an_invalid_field() {
 #[test]
 fn asynchronous_capable_clients_are_answered_synchronously() {
     let p = processor();
-    let h = Header { asynchronous_indicator: Some(Ttlv::boolean(Tag::ASYNCHRONOUS_INDICATOR, true)), ..Header::default() };
+    let h = Header {
+        asynchronous_indicator: Some(Ttlv::boolean(Tag::ASYNCHRONOUS_INDICATOR, true)),
+        ..Header::default()
+    };
     let r = exchange(&p, &request(V14, &h, vec![discover(b"1")]));
     assert_eq!(statuses(&r), vec![ResultStatus::Success]);
     let optional = Ttlv::enumeration(Tag::ASYNCHRONOUS_INDICATOR, AsynchronousIndicator::Optional.to_u32());
@@ -253,7 +280,10 @@ fn interop_and_log_are_2_x_only() {
             Ttlv::text(Tag::INTEROP_IDENTIFIER, "BL-M-1-21"),
         ],
     );
-    let r = exchange(&p, &request(V21, &Header::default(), vec![interop.clone(), log_item(b"2", "line\nforged")]));
+    let r = exchange(
+        &p,
+        &request(V21, &Header::default(), vec![interop.clone(), log_item(b"2", "line\nforged")]),
+    );
     assert_eq!(statuses(&r), vec![ResultStatus::Success; 2]);
     let r = exchange(&p, &request(V14, &Header::default(), vec![interop]));
     assert_failed(&r.batch_items[0], ResultReason::OperationNotSupported);

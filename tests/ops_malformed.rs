@@ -3,7 +3,9 @@
 
 mod ops_support;
 
-use kmipd::kmip::enums::{BatchErrorContinuationOption, Operation, QueryFunction, ResultReason, ResultStatus};
+use kmipd::kmip::enums::{
+    BatchErrorContinuationOption, Operation, QueryFunction, ResultReason, ResultStatus,
+};
 use kmipd::kmip::KmipEnum;
 use kmipd::ops::{CloseReason, Reply};
 use kmipd::ttlv::binary;
@@ -44,7 +46,11 @@ fn a_well_formed_item_that_is_not_a_request_closes_the_connection() {
 
 /// A request whose bytes break the TTLV rules after a valid Request Header.
 fn corrupt_after_header(version: (i32, i32)) -> Vec<u8> {
-    let mut bytes = request(version, &Header::default(), vec![item(Operation::Query, None, query(&[QueryFunction::QueryOperations]))]);
+    let mut bytes = request(
+        version,
+        &Header::default(),
+        vec![item(Operation::Query, None, query(&[QueryFunction::QueryOperations]))],
+    );
     // The last 8 bytes are the Query Function's padding: make it non-zero.
     let last = bytes.len() - 1;
     bytes[last] = 0xFF;
@@ -95,7 +101,11 @@ fn a_message_without_batch_items_is_invalid() {
 
 #[test]
 fn a_stray_item_between_batch_items_is_invalid() {
-    let mut tree = request_tree((1, 4), &Header { batch_count: Some(2), ..Header::default() }, vec![item(Operation::Query, None, vec![])]);
+    let mut tree = request_tree(
+        (1, 4),
+        &Header { batch_count: Some(2), ..Header::default() },
+        vec![item(Operation::Query, None, vec![])],
+    );
     if let Value::Structure(c) = &mut tree.value {
         c.push(Ttlv::integer(Tag::BATCH_COUNT, 1));
     }
@@ -156,7 +166,14 @@ fn nesting_beyond_the_depth_limit_is_closed_or_answered_but_never_panics() {
     for _ in 0..200 {
         deep = Ttlv::structure(Tag::REQUEST_PAYLOAD, vec![deep]);
     }
-    let tree = request_tree((2, 1), &Header::default(), vec![Ttlv::structure(Tag::BATCH_ITEM, vec![Ttlv::enumeration(Tag::OPERATION, Operation::Query.to_u32()), deep])]);
+    let tree = request_tree(
+        (2, 1),
+        &Header::default(),
+        vec![Ttlv::structure(
+            Tag::BATCH_ITEM,
+            vec![Ttlv::enumeration(Tag::OPERATION, Operation::Query.to_u32()), deep],
+        )],
+    );
     let r = exchange(&processor(), &binary::encode(&tree).unwrap());
     assert_refused(&r, ResultReason::InvalidMessage);
 }

@@ -47,7 +47,11 @@ fn expected_failure(name: &str) -> Option<&'static str> {
 /// The Maximum Response Size cases with their first (small) limit lowered below the size
 /// of kmipd's current Query answer.
 fn scaled(text: &str) -> String {
-    text.replacen(r#"<MaximumResponseSize type="Integer" value="256"/>"#, r#"<MaximumResponseSize type="Integer" value="128"/>"#, 1)
+    text.replacen(
+        r#"<MaximumResponseSize type="Integer" value="256"/>"#,
+        r#"<MaximumResponseSize type="Integer" value="128"/>"#,
+        1,
+    )
 }
 
 const PROTOCOL_OPERATIONS: [Operation; 4] =

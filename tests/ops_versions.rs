@@ -43,7 +43,13 @@ fn speak(major: u8, minor: u8) {
     // Query functions that the version itself defines.
     let functions: Vec<_> = ALL_QUERIES
         .into_iter()
-        .filter(|f| kmipd::ops::version::enum_value_in_version(Tag::QUERY_FUNCTION, kmipd::kmip::KmipEnum::to_u32(*f), version))
+        .filter(|f| {
+            kmipd::ops::version::enum_value_in_version(
+                Tag::QUERY_FUNCTION,
+                kmipd::kmip::KmipEnum::to_u32(*f),
+                version,
+            )
+        })
         .collect();
     let mut items = vec![item(Operation::Query, Some(b"q"), query(&functions))];
     if (major, minor) != (1, 0) {
@@ -77,7 +83,8 @@ fn speak(major: u8, minor: u8) {
         assert_eq!(caps.batch_undo_capability, ((major, minor) >= (1, 4)).then_some(true));
         assert_eq!(caps.asynchronous_capability, Some(false));
     }
-    if let Some(ResponsePayload::DiscoverVersions(d)) = r.batch_items.get(1).and_then(|i| i.payload.as_ref()) {
+    if let Some(ResponsePayload::DiscoverVersions(d)) = r.batch_items.get(1).and_then(|i| i.payload.as_ref())
+    {
         assert_eq!(d.protocol_versions.len(), SUPPORTED_VERSIONS.len());
         assert_eq!(d.protocol_versions[0], ProtocolVersion { major: 2, minor: 1 });
     }
@@ -120,7 +127,10 @@ fn version_2_1() {
 
 #[test]
 fn discover_versions_is_not_defined_in_1_0() {
-    let r = exchange(&processor(), &request((1, 0), &Header::default(), vec![item(Operation::DiscoverVersions, None, vec![])]));
+    let r = exchange(
+        &processor(),
+        &request((1, 0), &Header::default(), vec![item(Operation::DiscoverVersions, None, vec![])]),
+    );
     assert_eq!(version_of(&r), (1, 0));
     assert_failed(&r.batch_items[0], ResultReason::OperationNotSupported);
     assert_eq!(r.batch_items[0].operation, None, "1.0 has no Discover Versions value to echo");
@@ -129,7 +139,14 @@ fn discover_versions_is_not_defined_in_1_0() {
 #[test]
 fn newer_minor_versions_are_answered_in_the_newest_of_their_major() {
     for ((major, minor), answered) in [((1, 5), (1, 4)), ((1, 99), (1, 4)), ((2, 2), (2, 1))] {
-        let r = exchange(&processor(), &request((major, minor), &Header::default(), vec![item(Operation::DiscoverVersions, None, vec![])]));
+        let r = exchange(
+            &processor(),
+            &request(
+                (major, minor),
+                &Header::default(),
+                vec![item(Operation::DiscoverVersions, None, vec![])],
+            ),
+        );
         assert_eq!(version_of(&r), answered);
         assert_eq!(r.batch_items[0].result_status, ResultStatus::Success);
     }
@@ -137,7 +154,8 @@ fn newer_minor_versions_are_answered_in_the_newest_of_their_major() {
 
 #[test]
 fn version_3_0_is_refused_in_2_1_as_unsupported_protocol_version() {
-    let bytes = request((3, 0), &Header::default(), vec![item(Operation::DiscoverVersions, Some(b"1"), vec![])]);
+    let bytes =
+        request((3, 0), &Header::default(), vec![item(Operation::DiscoverVersions, Some(b"1"), vec![])]);
     let tree = exchange_tree(&processor(), &bytes);
     check_in_version(&tree, v(2, 1)).unwrap();
     let r = kmipd::kmip::ResponseMessage::from_ttlv(&tree).unwrap();
@@ -160,7 +178,10 @@ fn version_0_9_is_refused_in_1_0_as_invalid_message() {
 fn discover_versions_intersects_with_the_clients_list() {
     let offer = |versions: &[(i32, i32)]| -> Vec<ProtocolVersion> {
         let payload = versions.iter().map(|(a, b)| protocol_version(*a, *b)).collect();
-        let r = exchange(&processor(), &request((1, 1), &Header::default(), vec![item(Operation::DiscoverVersions, None, payload)]));
+        let r = exchange(
+            &processor(),
+            &request((1, 1), &Header::default(), vec![item(Operation::DiscoverVersions, None, payload)]),
+        );
         match r.batch_items[0].payload.as_ref() {
             Some(ResponsePayload::DiscoverVersions(d)) => d.protocol_versions.clone(),
             other => panic!("{other:?}"),
@@ -171,6 +192,10 @@ fn discover_versions_intersects_with_the_clients_list() {
     // The server's preference order, whatever the client's.
     assert_eq!(
         offer(&[(1, 0), (2, 0), (1, 4)]),
-        vec![ProtocolVersion { major: 2, minor: 0 }, ProtocolVersion { major: 1, minor: 4 }, ProtocolVersion { major: 1, minor: 0 }]
+        vec![
+            ProtocolVersion { major: 2, minor: 0 },
+            ProtocolVersion { major: 1, minor: 4 },
+            ProtocolVersion { major: 1, minor: 0 }
+        ]
     );
 }

@@ -63,14 +63,12 @@ impl BatchState {
     pub fn resolve(&self, requested: Option<&UniqueIdentifier>) -> Result<String, OpError> {
         match requested {
             Some(UniqueIdentifier::Text(uid)) => Ok(uid.clone()),
-            Some(_) if self.version.major < 2 => Err(OpError::InvalidField(
-                "a Unique Identifier is a Text String in KMIP 1.x".into(),
-            )),
+            Some(_) if self.version.major < 2 => {
+                Err(OpError::InvalidField("a Unique Identifier is a Text String in KMIP 1.x".into()))
+            }
             None | Some(UniqueIdentifier::Placeholder(enums::UniqueIdentifier::IDPlaceholder)) => {
                 self.placeholder.clone().ok_or_else(|| {
-                    OpError::MissingData(
-                        "no Unique Identifier given and the ID Placeholder is empty".into(),
-                    )
+                    OpError::MissingData("no Unique Identifier given and the ID Placeholder is empty".into())
                 })
             }
             Some(UniqueIdentifier::Placeholder(kind)) => self.by_kind(*kind),
@@ -102,20 +100,17 @@ impl BatchState {
             | U::CreateGroup
             | U::CreateCredential
             | U::Extension(_) => {
-                return Err(OpError::FeatureNotSupported(format!(
-                    "Unique Identifier reference {kind:?}"
-                )))
+                return Err(OpError::FeatureNotSupported(format!("Unique Identifier reference {kind:?}")))
             }
         };
-        let ids = self
-            .by_operation
-            .iter()
-            .rev()
-            .find(|(op, _)| *op == operation)
-            .map(|(_, ids)| ids)
-            .ok_or_else(|| {
-                OpError::MissingData(format!("no earlier {operation:?} in this batch returned an identifier"))
-            })?;
+        let ids =
+            self.by_operation.iter().rev().find(|(op, _)| *op == operation).map(|(_, ids)| ids).ok_or_else(
+                || {
+                    OpError::MissingData(format!(
+                        "no earlier {operation:?} in this batch returned an identifier"
+                    ))
+                },
+            )?;
         let found = match pick {
             Pick::Only if ids.len() > 1 => {
                 return Err(OpError::FeatureNotSupported(format!(
@@ -230,10 +225,8 @@ fn returned_identifiers(payload: &Ttlv) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::kmip::enums::ObjectType;
+    use crate::kmip::payloads::{CreateKeyPairResponse, CreateResponse, IdentifierResponse, LocateResponse};
     use crate::kmip::ResponsePayload;
-    use crate::kmip::payloads::{
-        CreateKeyPairResponse, CreateResponse, IdentifierResponse, LocateResponse,
-    };
 
     fn text(s: &str) -> UniqueIdentifier {
         UniqueIdentifier::Text(s.into())
@@ -270,7 +263,11 @@ mod tests {
         assert_eq!(b.resolve(None).unwrap(), "k1");
         assert_eq!(b.resolve(Some(&text("other"))).unwrap(), "other");
         // Activate returns an identifier but does not move the placeholder.
-        record(&mut b, Operation::Activate, ResponsePayload::Activate(Box::new(IdentifierResponse { unique_identifier: text("x") })));
+        record(
+            &mut b,
+            Operation::Activate,
+            ResponsePayload::Activate(Box::new(IdentifierResponse { unique_identifier: text("x") })),
+        );
         assert_eq!(b.resolve(None).unwrap(), "k1");
     }
 
@@ -299,7 +296,10 @@ mod tests {
         use enums::UniqueIdentifier as U;
         assert_eq!(b.resolve(None).unwrap(), "priv");
         assert_eq!(b.resolve(Some(&UniqueIdentifier::Placeholder(U::IDPlaceholder))).unwrap(), "priv");
-        assert_eq!(b.resolve(Some(&UniqueIdentifier::Placeholder(U::CreateKeyPairPublicKey))).unwrap(), "pub");
+        assert_eq!(
+            b.resolve(Some(&UniqueIdentifier::Placeholder(U::CreateKeyPairPublicKey))).unwrap(),
+            "pub"
+        );
         assert_eq!(b.resolve(Some(&UniqueIdentifier::Placeholder(U::CreateKeyPair))).unwrap(), "priv");
         assert!(matches!(
             b.resolve(Some(&UniqueIdentifier::Placeholder(U::Create))),

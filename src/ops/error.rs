@@ -133,9 +133,7 @@ pub fn reason_in_version(reason: ResultReason, version: Version) -> ResultReason
         return reason;
     }
     let fallback = match reason {
-        ResultReason::UnsupportedProtocolVersion | ResultReason::CodecError => {
-            ResultReason::InvalidMessage
-        }
+        ResultReason::UnsupportedProtocolVersion | ResultReason::CodecError => ResultReason::InvalidMessage,
         ResultReason::UnknownEnumeration
         | ResultReason::UnknownTag
         | ResultReason::InvalidAttribute
@@ -143,9 +141,7 @@ pub fn reason_in_version(reason: ResultReason, version: Version) -> ResultReason
         | ResultReason::InvalidDataType
         | ResultReason::InvalidObjectType => ResultReason::InvalidField,
         ResultReason::UnknownMessageExtension => ResultReason::FeatureNotSupported,
-        ResultReason::ObjectNotFound | ResultReason::WrappingObjectNotFound => {
-            ResultReason::ItemNotFound
-        }
+        ResultReason::ObjectNotFound | ResultReason::WrappingObjectNotFound => ResultReason::ItemNotFound,
         ResultReason::WrongKeyLifecycleState
         | ResultReason::ObjectDestroyed
         | ResultReason::NotExtractable
@@ -198,7 +194,11 @@ mod tests {
     fn model_errors_map_by_kind() {
         let e = OpError::from(ModelError::UnexpectedField { path: "x".into() });
         assert_eq!(e.reason(), ResultReason::InvalidMessage);
-        let e = OpError::from(ModelError::UnknownEnumValue { path: "x".into(), enumeration: "Operation", value: 0x99 });
+        let e = OpError::from(ModelError::UnknownEnumValue {
+            path: "x".into(),
+            enumeration: "Operation",
+            value: 0x99,
+        });
         assert_eq!(e.reason(), ResultReason::UnknownEnumeration);
         assert_eq!(reason_in_version(e.reason(), V1_4), ResultReason::InvalidField);
     }

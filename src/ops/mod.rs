@@ -59,11 +59,11 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::kmip::codec::{DateTime, FromTtlv, Path, ToTtlv};
-use crate::kmip::enums::{
-    self, BatchErrorContinuationOption, Operation, ResultReason, ResultStatus,
-};
+use crate::kmip::enums::{self, BatchErrorContinuationOption, Operation, ResultReason, ResultStatus};
 use crate::kmip::message::{AsynchronousIndicator, RequestHeader, ResponseHeader};
-use crate::kmip::{KmipEnum, RequestBatchItem, RequestPayload, ResponseBatchItem, ResponseMessage, ResponsePayload};
+use crate::kmip::{
+    KmipEnum, RequestBatchItem, RequestPayload, ResponseBatchItem, ResponseMessage, ResponsePayload,
+};
 use crate::ttlv::binary::{self, DecodeError, DecodeLimits, HEADER_LEN};
 use crate::ttlv::registry::Version;
 use crate::ttlv::{ItemType, Tag, Ttlv, Value};
@@ -290,6 +290,16 @@ pub struct Processor {
     backend: Arc<dyn Backend>,
 }
 
+/// How one request's batch runs.
+struct Plan {
+    version: Version,
+    continuation: BatchErrorContinuationOption,
+    /// Largest response allowed, in bytes.
+    limit: usize,
+    /// Encoded size of the message and response header around the items.
+    header_size: usize,
+}
+
 /// A request that fails as a whole, answered with one Batch Item without Operation.
 struct Refusal {
     version: Version,
@@ -380,44 +390,49 @@ impl Processor {
             Some(size) => usize::try_from(size).unwrap_or(0).min(self.limits.max_response_bytes),
             None => self.limits.max_response_bytes,
         };
-        let mut batch = BatchState::new(version, continuation);
         let response_header = response_header(version, 0);
-        let mut size = HEADER_LEN + binary::encoded_len(&response_header.to_ttlv_item(Tag::RESPONSE_HEADER));
+        let header_size = HEADER_LEN + binary::encoded_len(&response_header.to_ttlv_item(Tag::RESPONSE_HEADER));
+        let plan = Plan { version, continuation, limit, header_size };
+        let answers = self.run_batch(ctx, &header, &plan, raw_items, execute);
+        let count = i32::try_from(answers.len()).unwrap_or(i32::MAX);
+        let mut children = Vec::with_capacity(answers.len() + 1);
+        children.push(response_header_with_count(response_header, count).to_ttlv_item(Tag::RESPONSE_HEADER));
+        children.extend(answers.into_iter().map(|a| a.encoded));
+        Ok(Ttlv::structure(Tag::RESPONSE_MESSAGE, children))
+    }
+
+    /// Runs the batch items in order under the continuation option; the answers to send.
+    fn run_batch(
+        &self,
+        ctx: &RequestContext,
+        header: &RequestHeader,
+        plan: &Plan,
+        raw_items: &[Ttlv],
+        execute: &mut dyn FnMut(&OpContext<'_>, &RequestBatchItem) -> Result<Outcome, OpError>,
+    ) -> Vec<Answer> {
+        let version = plan.version;
+        let mut batch = BatchState::new(version, plan.continuation);
+        let mut size = plan.header_size;
         let mut answers: Vec<Answer> = Vec::with_capacity(raw_items.len());
         let mut undo: Vec<(usize, UndoAction)> = Vec::new();
         for raw in raw_items {
-            let (operation, unique_batch_item_id) = item_ids(raw);
-            let (answer, failed) = match self.run_item(ctx, &header, &batch, raw, execute) {
+            let answer = match self.run_item(ctx, header, &batch, raw, execute) {
                 Ok((item, outcome)) => {
                     if let Some(action) = outcome.undo {
                         undo.push((answers.len(), action));
                     }
-                    // Encoded once: checked, measured, mined for identifiers and sent as is.
-                    let encoded = success(&item, outcome.payload).to_ttlv_item(Tag::BATCH_ITEM);
-                    let checked = version::check_in_version(&encoded, version)
-                        .map_err(|e| OpError::Internal(format!("response not expressible in KMIP {version}: {e}")))
-                        .and_then(|()| fits(size, binary::encoded_len(&encoded), limit));
-                    match checked {
-                        Ok(()) => {
-                            let returned = batch.record(item.operation, encoded.child(Tag::RESPONSE_PAYLOAD));
-                            audit(ctx, version, &item.operation, &encoded, &returned);
-                            let answer = Answer {
-                                operation: Some(item.operation),
-                                unique_batch_item_id: item.unique_batch_item_id,
-                                succeeded: true,
-                                encoded,
-                            };
-                            (answer, false)
-                        }
-                        Err(e) => (self.failed(ctx, Some(item.operation), item.unique_batch_item_id, &e, version), true),
-                    }
+                    self.answer_success(ctx, &mut batch, item, outcome.payload, size, plan.limit)
                 }
-                Err(e) => (self.failed(ctx, operation, unique_batch_item_id, &e, version), true),
+                Err(e) => {
+                    let (operation, unique_batch_item_id) = item_ids(raw);
+                    self.failed(ctx, operation, unique_batch_item_id, &e, version)
+                }
             };
             size += binary::encoded_len(&answer.encoded);
+            let succeeded = answer.succeeded;
             answers.push(answer);
-            if failed {
-                match continuation {
+            if !succeeded {
+                match plan.continuation {
                     BatchErrorContinuationOption::Continue => continue,
                     BatchErrorContinuationOption::Undo => self.undo(ctx, &mut answers, undo, version),
                     _ => {}
@@ -425,11 +440,37 @@ impl Processor {
                 break;
             }
         }
-        let count = i32::try_from(answers.len()).unwrap_or(i32::MAX);
-        let mut children = Vec::with_capacity(answers.len() + 1);
-        children.push(response_header_with_count(response_header, count).to_ttlv_item(Tag::RESPONSE_HEADER));
-        children.extend(answers.into_iter().map(|a| a.encoded));
-        Ok(Ttlv::structure(Tag::RESPONSE_MESSAGE, children))
+        answers
+    }
+
+    /// The answer to an item whose operation succeeded: sent as it is if the version can
+    /// express it and it fits in the response, else a failure.
+    fn answer_success(
+        &self,
+        ctx: &RequestContext,
+        batch: &mut BatchState,
+        item: RequestBatchItem,
+        payload: ResponsePayload,
+        size: usize,
+        limit: usize,
+    ) -> Answer {
+        let version = batch.version();
+        // Encoded once: checked, measured, mined for identifiers and sent as is.
+        let encoded = success(&item, payload).to_ttlv_item(Tag::BATCH_ITEM);
+        let checked = version::check_in_version(&encoded, version)
+            .map_err(|e| OpError::Internal(format!("response not expressible in KMIP {version}: {e}")))
+            .and_then(|()| fits(size, binary::encoded_len(&encoded), limit));
+        if let Err(e) = checked {
+            return self.failed(ctx, Some(item.operation), item.unique_batch_item_id, &e, version);
+        }
+        let returned = batch.record(item.operation, encoded.child(Tag::RESPONSE_PAYLOAD));
+        audit(ctx, version, &item.operation, &encoded, &returned);
+        Answer {
+            operation: Some(item.operation),
+            unique_batch_item_id: item.unique_batch_item_id,
+            succeeded: true,
+            encoded,
+        }
     }
 
     /// The answer to a failed item (audited).
@@ -441,7 +482,8 @@ impl Processor {
         error: &OpError,
         version: Version,
     ) -> Answer {
-        let encoded = failure(operation, unique_batch_item_id.clone(), error, version).to_ttlv_item(Tag::BATCH_ITEM);
+        let encoded =
+            failure(operation, unique_batch_item_id.clone(), error, version).to_ttlv_item(Tag::BATCH_ITEM);
         if let Some(op) = &operation {
             audit(ctx, version, op, &encoded, &[]);
         }
@@ -501,13 +543,25 @@ impl Processor {
     }
 
     /// Reverses every undoable item in reverse order and marks the earlier successes undone.
-    fn undo(&self, ctx: &RequestContext, answers: &mut [Answer], actions: Vec<(usize, UndoAction)>, version: Version) {
+    fn undo(
+        &self,
+        ctx: &RequestContext,
+        answers: &mut [Answer],
+        actions: Vec<(usize, UndoAction)>,
+        version: Version,
+    ) {
         // Items with effects whose answer failed (e.g. Response Too Large) are reversed too.
         for (index, action) in actions.into_iter().rev() {
             if let Err(e) = action(self.backend.as_ref()) {
                 if let Some(answer) = answers.get_mut(index) {
                     let reversal = OpError::Internal(format!("could not be undone: {e}"));
-                    *answer = self.failed(ctx, answer.operation, answer.unique_batch_item_id.take(), &reversal, version);
+                    *answer = self.failed(
+                        ctx,
+                        answer.operation,
+                        answer.unique_batch_item_id.take(),
+                        &reversal,
+                        version,
+                    );
                 }
             }
         }
@@ -529,7 +583,10 @@ impl Processor {
 
     fn refuse(&self, refusal: Refusal) -> Reply {
         let answer = failure(None, None, &refusal.error, refusal.version);
-        encode(&ResponseMessage { header: response_header(refusal.version, 1), batch_items: vec![answer] }.to_ttlv())
+        encode(
+            &ResponseMessage { header: response_header(refusal.version, 1), batch_items: vec![answer] }
+                .to_ttlv(),
+        )
     }
 }
 
@@ -628,7 +685,8 @@ fn failure(
     version: Version,
 ) -> ResponseBatchItem {
     // An operation the response's version does not define can't be echoed to it.
-    let operation = operation.filter(|op| version::enum_value_in_version(Tag::OPERATION, op.to_u32(), version));
+    let operation =
+        operation.filter(|op| version::enum_value_in_version(Tag::OPERATION, op.to_u32(), version));
     let reason: ResultReason = reason_in_version(error.reason(), version);
     ResponseBatchItem {
         operation,

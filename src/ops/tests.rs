@@ -63,7 +63,12 @@ impl Fake {
     }
 }
 
-fn header(version: (i32, i32), max: Option<i32>, continuation: Option<BatchErrorContinuationOption>, count: usize) -> Ttlv {
+fn header(
+    version: (i32, i32),
+    max: Option<i32>,
+    continuation: Option<BatchErrorContinuationOption>,
+    count: usize,
+) -> Ttlv {
     let mut h = vec![Ttlv::structure(
         Tag::PROTOCOL_VERSION,
         vec![
@@ -139,7 +144,13 @@ fn failed(reason: ResultReason) -> (ResultStatus, Option<ResultReason>) {
 #[test]
 fn later_items_use_the_id_placeholder() {
     let mut fake = Fake::default();
-    let r = run_batch(&mut fake, V1_4, None, None, vec![create(1), activate(2, None), create(3), activate(4, None)]);
+    let r = run_batch(
+        &mut fake,
+        V1_4,
+        None,
+        None,
+        vec![create(1), activate(2, None), create(3), activate(4, None)],
+    );
     assert_eq!(statuses(&r), vec![OK, OK, OK, OK]);
     assert_eq!(uid_of(&r.batch_items[1]), uid_of(&r.batch_items[0]));
     assert_eq!(uid_of(&r.batch_items[3]), uid_of(&r.batch_items[2]));
@@ -159,15 +170,25 @@ fn the_placeholder_does_not_outlive_its_request() {
 #[test]
 fn kmip_2_references_name_earlier_results() {
     let mut fake = Fake::default();
-    let placeholder = Ttlv::enumeration(Tag::UNIQUE_IDENTIFIER, crate::kmip::enums::UniqueIdentifier::IDPlaceholder.to_u32());
-    let by_create = Ttlv::enumeration(Tag::UNIQUE_IDENTIFIER, crate::kmip::enums::UniqueIdentifier::Create.to_u32());
+    let placeholder = Ttlv::enumeration(
+        Tag::UNIQUE_IDENTIFIER,
+        crate::kmip::enums::UniqueIdentifier::IDPlaceholder.to_u32(),
+    );
+    let by_create =
+        Ttlv::enumeration(Tag::UNIQUE_IDENTIFIER, crate::kmip::enums::UniqueIdentifier::Create.to_u32());
     let first = Ttlv::integer(Tag::UNIQUE_IDENTIFIER, 0);
     let r = run_batch(
         &mut fake,
         V2_1,
         None,
         None,
-        vec![create(1), create(2), activate(3, Some(placeholder)), activate(4, Some(by_create)), activate(5, Some(first))],
+        vec![
+            create(1),
+            create(2),
+            activate(3, Some(placeholder)),
+            activate(4, Some(by_create)),
+            activate(5, Some(first)),
+        ],
     );
     assert_eq!(statuses(&r), vec![OK; 5]);
     let second = uid_of(&r.batch_items[1]);
@@ -181,7 +202,8 @@ fn stop_drops_the_items_after_a_failure() {
     for continuation in [None, Some(BatchErrorContinuationOption::Stop)] {
         let mut fake = Fake::default();
         let missing = Some(Ttlv::text(Tag::UNIQUE_IDENTIFIER, "nope"));
-        let r = run_batch(&mut fake, V1_4, None, continuation, vec![create(1), activate(2, missing), create(3)]);
+        let r =
+            run_batch(&mut fake, V1_4, None, continuation, vec![create(1), activate(2, missing), create(3)]);
         assert_eq!(statuses(&r), vec![OK, failed(ResultReason::InvalidField)]);
         assert_eq!(r.header.batch_count, 2);
         assert_eq!(r.batch_items[1].unique_batch_item_id, Some(vec![2]));
@@ -224,7 +246,8 @@ fn undo_reverses_earlier_items_in_reverse_order() {
 fn undo_refuses_irreversible_operations_before_they_act() {
     let mut fake = Fake::default();
     let destroy = item(Operation::Destroy, 2, vec![]);
-    let r = run_batch(&mut fake, V2_1, None, Some(BatchErrorContinuationOption::Undo), vec![create(1), destroy]);
+    let r =
+        run_batch(&mut fake, V2_1, None, Some(BatchErrorContinuationOption::Undo), vec![create(1), destroy]);
     assert_eq!(statuses(&r), vec![UNDONE, failed(ResultReason::FeatureNotSupported)]);
     assert_eq!(*fake.undone.lock().unwrap(), vec!["uid-0".to_owned()]);
 }
@@ -233,7 +256,13 @@ fn undo_refuses_irreversible_operations_before_they_act() {
 fn a_failed_undo_is_reported_on_its_item() {
     let mut fake = Fake { fail_undo: true, ..Fake::default() };
     let missing = Some(Ttlv::text(Tag::UNIQUE_IDENTIFIER, "nope"));
-    let r = run_batch(&mut fake, V2_1, None, Some(BatchErrorContinuationOption::Undo), vec![create(1), activate(2, missing)]);
+    let r = run_batch(
+        &mut fake,
+        V2_1,
+        None,
+        Some(BatchErrorContinuationOption::Undo),
+        vec![create(1), activate(2, missing)],
+    );
     assert_eq!(statuses(&r), vec![failed(ResultReason::GeneralFailure), failed(ResultReason::InvalidField)]);
     assert_eq!(r.batch_items[0].operation, Some(Operation::Create));
     assert_eq!(r.batch_items[0].unique_batch_item_id, Some(vec![1]));
@@ -254,8 +283,20 @@ fn response_too_large_mid_batch_is_a_failure_of_that_item() {
     assert_eq!(fake.objects.len(), 2, "Stop: the third item never runs");
 
     let mut fake = Fake::default();
-    let r = run_batch(&mut fake, V1_4, Some(limit), Some(BatchErrorContinuationOption::Undo), vec![create(1), create(2)]);
+    let r = run_batch(
+        &mut fake,
+        V1_4,
+        Some(limit),
+        Some(BatchErrorContinuationOption::Undo),
+        vec![create(1), create(2)],
+    );
     assert_eq!(statuses(&r), vec![UNDONE, failed(ResultReason::ResponseTooLarge)]);
     // The item that did not fit had acted: it is reversed too.
     assert_eq!(*fake.undone.lock().unwrap(), vec!["uid-1".to_owned(), "uid-0".to_owned()]);
+}
+
+#[test]
+fn the_processor_is_shared_across_connection_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Processor>();
 }

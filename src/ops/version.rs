@@ -42,11 +42,7 @@ pub enum Negotiated {
 
 /// Negotiates the version of a request whose header says `major.minor`.
 pub fn negotiate(major: i32, minor: i32) -> Negotiated {
-    let newest_of_major = SUPPORTED_VERSIONS
-        .iter()
-        .filter(|v| i32::from(v.major) == major)
-        .max()
-        .copied();
+    let newest_of_major = SUPPORTED_VERSIONS.iter().filter(|v| i32::from(v.major) == major).max().copied();
     match newest_of_major {
         Some(newest) if minor >= i32::from(newest.minor) => Negotiated::Speak(newest),
         Some(_) => match SUPPORTED_VERSIONS
@@ -63,12 +59,7 @@ pub fn negotiate(major: i32, minor: i32) -> Negotiated {
 }
 
 fn oldest_of(major: i32) -> Version {
-    SUPPORTED_VERSIONS
-        .iter()
-        .filter(|v| i32::from(v.major) == major)
-        .min()
-        .copied()
-        .unwrap_or(OLDEST)
+    SUPPORTED_VERSIONS.iter().filter(|v| i32::from(v.major) == major).min().copied().unwrap_or(OLDEST)
 }
 
 /// The wire form of a version.
@@ -102,9 +93,7 @@ pub fn enum_value_in_version(tag: Tag, value: u32, version: Version) -> bool {
         return true;
     };
     info.values.iter().any(|v| {
-        v.value == value
-            && v.first.is_none_or(|f| f <= version)
-            && v.removed.is_none_or(|r| version < r)
+        v.value == value && v.first.is_none_or(|f| f <= version) && v.removed.is_none_or(|r| version < r)
     })
 }
 
@@ -173,7 +162,11 @@ mod tests {
         let v1_0 = Version::new(1, 0);
         let v2_0 = Version::new(2, 0);
         assert!(!enum_value_in_version(Tag::OPERATION, Operation::DiscoverVersions.to_u32(), v1_0));
-        assert!(enum_value_in_version(Tag::OPERATION, Operation::DiscoverVersions.to_u32(), Version::new(1, 1)));
+        assert!(enum_value_in_version(
+            Tag::OPERATION,
+            Operation::DiscoverVersions.to_u32(),
+            Version::new(1, 1)
+        ));
         assert!(!enum_value_in_version(Tag::OPERATION, Operation::Interop.to_u32(), Version::new(1, 4)));
         assert!(enum_value_in_version(Tag::OPERATION, Operation::Interop.to_u32(), v2_0));
         assert!(enum_value_in_version(Tag::OPERATION, 0x8000_0001, v1_0));

@@ -39,7 +39,10 @@ pub struct Header {
 pub fn protocol_version(major: i32, minor: i32) -> Ttlv {
     Ttlv::structure(
         Tag::PROTOCOL_VERSION,
-        vec![Ttlv::integer(Tag::PROTOCOL_VERSION_MAJOR, major), Ttlv::integer(Tag::PROTOCOL_VERSION_MINOR, minor)],
+        vec![
+            Ttlv::integer(Tag::PROTOCOL_VERSION_MAJOR, major),
+            Ttlv::integer(Tag::PROTOCOL_VERSION_MINOR, minor),
+        ],
     )
 }
 
