@@ -188,3 +188,23 @@ fn a_message_over_the_size_limit_is_refused_from_its_header() {
     let r = exchange(&processor_with(limits), &request((2, 1), &Header::default(), vec![big]));
     assert_refused(&r, ResultReason::InvalidMessage);
 }
+
+#[test]
+fn a_field_newer_than_the_request_version_is_an_invalid_field() {
+    let groups = Ttlv::structure(Tag::OBJECT_GROUPS, vec![Ttlv::text(Tag::OBJECT_GROUP, "g")]);
+    let q = |id: &[u8]| {
+        item(
+            Operation::Query,
+            Some(id),
+            vec![
+                Ttlv::enumeration(Tag::QUERY_FUNCTION, QueryFunction::QueryOperations.to_u32()),
+                groups.clone(),
+            ],
+        )
+    };
+    let r = exchange(&processor(), &request((2, 1), &Header::default(), vec![q(b"1")]));
+    assert_eq!(r.batch_items[0].result_status, ResultStatus::Success);
+    let r = exchange(&processor(), &request((1, 4), &Header::default(), vec![q(b"1")]));
+    assert_eq!(r.batch_items[0].operation, Some(Operation::Query));
+    assert_failed(&r.batch_items[0], ResultReason::InvalidField);
+}

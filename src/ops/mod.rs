@@ -58,6 +58,7 @@ pub mod version;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::kmip::attributes::check_tags_in_version;
 use crate::kmip::codec::{DateTime, FromTtlv, Path, ToTtlv};
 use crate::kmip::enums::{self, BatchErrorContinuationOption, Operation, ResultReason, ResultStatus};
 use crate::kmip::message::{AsynchronousIndicator, RequestHeader, ResponseHeader};
@@ -391,7 +392,8 @@ impl Processor {
             None => self.limits.max_response_bytes,
         };
         let response_header = response_header(version, 0);
-        let header_size = HEADER_LEN + binary::encoded_len(&response_header.to_ttlv_item(Tag::RESPONSE_HEADER));
+        let header_size =
+            HEADER_LEN + binary::encoded_len(&response_header.to_ttlv_item(Tag::RESPONSE_HEADER));
         let plan = Plan { version, continuation, limit, header_size };
         let answers = self.run_batch(ctx, &header, &plan, raw_items, execute);
         let count = i32::try_from(answers.len()).unwrap_or(i32::MAX);
@@ -527,13 +529,15 @@ impl Processor {
         raw: &Ttlv,
         execute: &mut dyn FnMut(&OpContext<'_>, &RequestBatchItem) -> Result<Outcome, OpError>,
     ) -> Result<(RequestBatchItem, Outcome), OpError> {
-        let item = RequestBatchItem::from_ttlv_item(raw, &Path::root(Tag::BATCH_ITEM))?;
-        if !version::enum_value_in_version(Tag::OPERATION, item.operation.to_u32(), batch.version()) {
-            return Err(OpError::OperationNotSupported {
-                operation: item.operation,
-                detail: " in this protocol version",
-            });
+        let version = batch.version();
+        if let (Some(operation), _) = item_ids(raw) {
+            if !version::enum_value_in_version(Tag::OPERATION, operation.to_u32(), version) {
+                return Err(OpError::OperationNotSupported { operation, detail: " in this protocol version" });
+            }
         }
+        // A field the request's version does not define is an unknown field (1.4 §11.1).
+        check_tags_in_version(raw, version)?;
+        let item = RequestBatchItem::from_ttlv_item(raw, &Path::root(Tag::BATCH_ITEM))?;
         if let Some(critical) = item.message_extensions.iter().find(|e| e.criticality_indicator) {
             return Err(OpError::UnknownMessageExtension { vendor: critical.vendor_identification.clone() });
         }
