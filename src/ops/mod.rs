@@ -359,7 +359,7 @@ impl Processor {
         tree: &Ttlv,
         execute: &mut dyn FnMut(&OpContext<'_>, &RequestBatchItem) -> Result<Outcome, OpError>,
     ) -> Result<Ttlv, Option<Refusal>> {
-        let (header_item, raw_items) = split_message(tree)?;
+        let (header_item, raw_items) = split_message(tree).ok_or(None)?;
         let salvaged = salvage_from_header(header_item);
         let header = RequestHeader::from_ttlv_item(header_item, &Path::root(Tag::REQUEST_HEADER))
             .map_err(|e| Some(Refusal { version: salvaged.unwrap_or(version::OLDEST), error: e.into() }))?;
@@ -532,7 +532,10 @@ impl Processor {
         let version = batch.version();
         if let (Some(operation), _) = item_ids(raw) {
             if !version::enum_value_in_version(Tag::OPERATION, operation.to_u32(), version) {
-                return Err(OpError::OperationNotSupported { operation, detail: " in this protocol version" });
+                return Err(OpError::OperationNotSupported {
+                    operation,
+                    detail: " in this protocol version",
+                });
             }
         }
         // A field the request's version does not define is an unknown field (1.4 §11.1).
@@ -594,18 +597,15 @@ impl Processor {
     }
 }
 
-/// The header and the batch items of a Request Message tree. `Err(None)`: not a request at
-/// all; an inner `Err`: a request whose item list is malformed.
-#[allow(clippy::type_complexity)]
-fn split_message(tree: &Ttlv) -> Result<(&Ttlv, Result<&[Ttlv], OpError>), Option<Refusal>> {
+/// The header and the batch items of a Request Message tree; `None` when it is not a
+/// request at all, an inner `Err` when its item list is malformed.
+fn split_message(tree: &Ttlv) -> Option<(&Ttlv, Result<&[Ttlv], OpError>)> {
     if tree.tag != Tag::REQUEST_MESSAGE || tree.item_type() != ItemType::Structure {
-        return Err(None);
+        return None;
     }
-    let Some((header, items)) = tree.children().split_first() else {
-        return Err(None);
-    };
+    let (header, items) = tree.children().split_first()?;
     if header.tag != Tag::REQUEST_HEADER {
-        return Err(None);
+        return None;
     }
     let items = if items.is_empty() {
         Err(OpError::InvalidMessage("the message holds no batch item".into()))
@@ -614,14 +614,17 @@ fn split_message(tree: &Ttlv) -> Result<(&Ttlv, Result<&[Ttlv], OpError>), Optio
     } else {
         Ok(items)
     };
-    Ok((header, items))
+    Some((header, items))
 }
 
 /// The version of a request whose bytes don't decode, when its Request Header (the first
 /// child, a complete item of its own) does.
 fn salvage_from_bytes(bytes: &[u8], limits: &DecodeLimits) -> Option<Version> {
     let outer: &[u8; HEADER_LEN] = bytes.get(..HEADER_LEN)?.try_into().ok()?;
-    if outer[..4] != [0x42, 0x00, 0x78, ItemType::Structure.code()] {
+    let [t0, t1, t2, item_type, ..] = *outer;
+    if Tag(u32::from_be_bytes([0, t0, t1, t2])) != Tag::REQUEST_MESSAGE
+        || item_type != ItemType::Structure.code()
+    {
         return None;
     }
     let inner: &[u8; HEADER_LEN] = bytes.get(HEADER_LEN..2 * HEADER_LEN)?.try_into().ok()?;
