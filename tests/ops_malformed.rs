@@ -208,3 +208,59 @@ fn a_field_newer_than_the_request_version_is_an_invalid_field() {
     assert_eq!(r.batch_items[0].operation, Some(Operation::Query));
     assert_failed(&r.batch_items[0], ResultReason::InvalidField);
 }
+
+/// Byte flips, truncations and insertions anywhere in valid requests: the processor never
+/// panics, and whatever it answers is a valid Response Message.
+#[test]
+fn mutated_requests_are_answered_or_closed_never_panic() {
+    let h = Header { continuation: Some(BatchErrorContinuationOption::Continue), ..Header::default() };
+    let seeds = [
+        request(
+            (1, 4),
+            &h,
+            vec![
+                item(Operation::Query, Some(b"q"), query(&[QueryFunction::QueryOperations])),
+                item(Operation::DiscoverVersions, Some(b"d"), vec![protocol_version(1, 4)]),
+            ],
+        ),
+        request(
+            (2, 1),
+            &h,
+            vec![
+                log_item(b"l", "hello"),
+                item(Operation::Activate, Some(b"a"), vec![Ttlv::text(Tag::UNIQUE_IDENTIFIER, "k")]),
+            ],
+        ),
+    ];
+    let p = processor();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let (mut answered, mut closed) = (0, 0);
+    for round in 0..20_000 {
+        let mut bytes = seeds[round % seeds.len()].clone();
+        for _ in 0..=(next() % 3) {
+            let at = (next() as usize) % bytes.len();
+            match next() % 4 {
+                0 => bytes[at] ^= 1 << (next() % 8),
+                1 => bytes[at] = next() as u8,
+                2 => bytes.truncate(at.max(1)),
+                _ => bytes.insert(at, next() as u8),
+            }
+        }
+        match p.process(&ctx(), &bytes) {
+            Reply::Send(out) => {
+                let tree = binary::decode(&out, &binary::DecodeLimits::default()).unwrap();
+                kmipd::kmip::ResponseMessage::from_ttlv(&tree).unwrap();
+                answered += 1;
+            }
+            Reply::Close(_) => closed += 1,
+        }
+    }
+    eprintln!("{answered} answered, {closed} closed");
+    assert!(answered > 1_000 && closed > 1_000);
+}
