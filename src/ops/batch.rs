@@ -6,7 +6,8 @@
 //! payload, so an operation never has to: Create, Create Key Pair (the private key),
 //! Register, Derive Key, Re-key, Re-key Key Pair, Certify, Re-certify, Recover, Import,
 //! Join Split Key and Create Split Key set the ID Placeholder to the identifier they return;
-//! Locate sets it when it returns exactly one identifier and empties it otherwise.
+//! Locate sets it when it returns exactly one identifier and empties it otherwise; a failed
+//! Check empties it.
 //! Operations resolve the identifier they act on with [`BatchState::resolve`].
 
 use crate::kmip::enums::{self, BatchErrorContinuationOption, Operation};
@@ -165,6 +166,16 @@ impl BatchState {
             self.by_operation.push((operation, ids.clone()));
         }
         ids
+    }
+}
+
+impl BatchState {
+    /// Records that an item failed: a failed Check empties the ID Placeholder, so that the
+    /// items batched after it can't act on the object it refused (KMIP 1.4 §4.10).
+    pub(crate) fn record_failure(&mut self, operation: Option<Operation>) {
+        if operation == Some(Operation::Check) {
+            self.placeholder = None;
+        }
     }
 }
 

@@ -427,6 +427,7 @@ impl Processor {
                 }
                 Err(e) => {
                     let (operation, unique_batch_item_id) = item_ids(raw);
+                    batch.record_failure(operation);
                     self.failed(ctx, operation, unique_batch_item_id, &e, version)
                 }
             };

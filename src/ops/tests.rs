@@ -55,6 +55,7 @@ impl Fake {
                     unique_identifier: UniqueIdentifier::Text(uid),
                 }))))
             }
+            RequestPayload::Check(_) => Err(OpError::InvalidField("policy says no".into())),
             RequestPayload::Destroy(_) if cx.batch.undo_requested() => {
                 Err(OpError::FeatureNotSupported("Destroy can't be undone".into()))
             }
@@ -299,4 +300,18 @@ fn response_too_large_mid_batch_is_a_failure_of_that_item() {
 fn the_processor_is_shared_across_connection_threads() {
     fn shareable<T: Send + Sync>() {}
     shareable::<Processor>();
+}
+
+#[test]
+fn a_failed_check_empties_the_placeholder() {
+    let mut fake = Fake::default();
+    let check = item(Operation::Check, 2, vec![]);
+    let r = run_batch(
+        &mut fake,
+        V1_4,
+        None,
+        Some(BatchErrorContinuationOption::Continue),
+        vec![create(1), check, activate(3, None)],
+    );
+    assert_eq!(statuses(&r), vec![OK, failed(ResultReason::InvalidField), failed(ResultReason::MissingData)]);
 }
