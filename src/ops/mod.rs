@@ -1,9 +1,10 @@
 //! The operations layer: turns one encoded KMIP request into one encoded response.
 //!
 //! [`Processor::process`] decodes the TTLV bytes (limits from [`Limits`]), reads the typed
-//! [`RequestMessage`] parts, negotiates the protocol version ([`version`]), runs the batch
-//! items and encodes the [`ResponseMessage`] in the negotiated version. It is synchronous:
-//! the network layer calls it from a blocking thread, one request at a time per connection.
+//! request parts ([`crate::kmip::message`]), negotiates the protocol version ([`version`]),
+//! runs the batch items and encodes the Response Message in the negotiated version. It is
+//! synchronous: the network layer calls it from a blocking thread, one request at a time
+//! per connection.
 //!
 //! # Batch semantics
 //!
@@ -42,10 +43,12 @@
 //! # Adding an operation
 //!
 //! Write `src/ops/<operation>.rs` with `pub(super) fn run(cx: &OpContext<'_>, request:
-//! &XxxRequest) -> Result<Outcome, OpError>` and route it in [`handler`]. The operation
-//! resolves the object it acts on with `cx.batch.resolve(..)`, reaches the HSM and the store
-//! through `cx.backend`, and returns its typed response payload (with an undo action if it
-//! changed something reversible). Query lists it automatically.
+//! &XxxRequest) -> Result<Outcome, OpError>` and route it in `handler` (this file). The
+//! operation resolves the object it acts on with `cx.batch.resolve(..)`, reaches the HSM and
+//! the store through `cx.backend` (add what it needs to [`Backend`]), and returns its typed
+//! response payload, with an undo action if it changed something reversible. The batch
+//! processor sets the ID Placeholder from that payload; Query lists the operation
+//! automatically; object types go into `query::OBJECT_TYPES`.
 
 pub mod batch;
 mod discover_versions;
