@@ -6,8 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use super::*;
 use crate::kmip::enums::ObjectType;
+use crate::kmip::objects::CapabilityInformation;
 use crate::kmip::objects::UniqueIdentifier;
-use crate::kmip::payloads::{CreateResponse, IdentifierResponse};
+use crate::kmip::payloads::{CreateResponse, IdentifierResponse, QueryResponse};
 
 const V1_4: (i32, i32) = (1, 4);
 const V2_1: (i32, i32) = (2, 1);
@@ -55,6 +56,34 @@ impl Fake {
                     unique_identifier: UniqueIdentifier::Text(uid),
                 }))))
             }
+            // A buggy operation: answers with a 1.3 structure whatever the version.
+            RequestPayload::Query(_) => Ok(Outcome::reply(ResponsePayload::Query(Box::new(QueryResponse {
+                operations: Vec::new(),
+                object_types: Vec::new(),
+                vendor_identification: None,
+                server_information: None,
+                application_namespaces: Vec::new(),
+                extension_information: Vec::new(),
+                attestation_types: Vec::new(),
+                rng_parameters: Vec::new(),
+                profile_information: Vec::new(),
+                validation_information: Vec::new(),
+                capability_information: vec![CapabilityInformation {
+                    streaming_capability: Some(false),
+                    asynchronous_capability: None,
+                    attestation_capability: None,
+                    batch_undo_capability: None,
+                    batch_continue_capability: None,
+                    unwrap_mode: None,
+                    destroy_action: None,
+                    shredding_algorithm: None,
+                    rng_mode: None,
+                    quantum_safe_capability: None,
+                }],
+                client_registration_methods: Vec::new(),
+                defaults_information: None,
+                protection_storage_masks: None,
+            })))),
             RequestPayload::Check(_) => Err(OpError::InvalidField("policy says no".into())),
             RequestPayload::Destroy(_) if cx.batch.undo_requested() => {
                 Err(OpError::FeatureNotSupported("Destroy can't be undone".into()))
@@ -314,4 +343,14 @@ fn a_failed_check_empties_the_placeholder() {
         vec![create(1), check, activate(3, None)],
     );
     assert_eq!(statuses(&r), vec![OK, failed(ResultReason::InvalidField), failed(ResultReason::MissingData)]);
+}
+
+#[test]
+fn an_answer_the_version_cannot_express_becomes_a_general_failure() {
+    let query = || item(Operation::Query, 1, vec![]);
+    let r = run_batch(&mut Fake::default(), (1, 2), None, None, vec![query()]);
+    assert_eq!(statuses(&r), vec![failed(ResultReason::GeneralFailure)]);
+    assert!(r.batch_items[0].result_message.as_deref().unwrap().contains("CapabilityInformation"));
+    let r = run_batch(&mut Fake::default(), (1, 3), None, None, vec![query()]);
+    assert_eq!(statuses(&r), vec![OK]);
 }
