@@ -151,6 +151,24 @@ fn maximum_response_size_fails_the_item_that_does_not_fit() {
     assert_eq!(r.batch_items[0].operation, Some(Operation::Query));
     assert_failed(&r.batch_items[0], ResultReason::ResponseTooLarge);
 
+    assert_eq!(r.batch_items[0].result_message, None, "no room for the optional Result Message");
+
+    // Room for the error answer with its message, not for the Query answer.
+    let full = item(
+        Operation::Query,
+        None,
+        query(&[
+            QueryFunction::QueryOperations,
+            QueryFunction::QueryServerInformation,
+            QueryFunction::QueryCapabilities,
+        ]),
+    );
+    let some = Header { maximum_response_size: Some(250), ..Header::default() };
+    let r = exchange(&p, &request(V21, &some, vec![full]));
+    assert_failed(&r.batch_items[0], ResultReason::ResponseTooLarge);
+    assert!(r.batch_items[0].result_message.as_deref().unwrap().contains("over the limit of 250"));
+    assert!(binary::encode(&r.to_ttlv()).unwrap().len() <= 250);
+
     let ample = Header { maximum_response_size: Some(2048), ..Header::default() };
     let r = exchange(&p, &request(V14, &ample, vec![q()]));
     assert_eq!(r.batch_items[0].result_status, ResultStatus::Success);

@@ -46,13 +46,18 @@ fn expected_failure(name: &str) -> Option<&'static str> {
 }
 
 /// The Maximum Response Size cases with their first (small) limit lowered below the size
-/// of kmipd's current Query answer.
+/// of kmipd's current Query answer. The error answer then does not fit either, so kmipd
+/// drops its optional Result Message: the expected one is dropped too.
 fn scaled(text: &str) -> String {
-    text.replacen(
+    let text = text.replacen(
         r#"<MaximumResponseSize type="Integer" value="256"/>"#,
         r#"<MaximumResponseSize type="Integer" value="128"/>"#,
         1,
-    )
+    );
+    match text.find("<ResultMessage").and_then(|start| Some((start, start + text[start..].find("/>")? + 2))) {
+        Some((start, end)) => format!("{}{}", &text[..start], &text[end..]),
+        None => text,
+    }
 }
 
 const PROTOCOL_OPERATIONS: [Operation; 4] =

@@ -23,7 +23,8 @@
 //!   failures, when it can be read).
 //! - **Maximum Response Size**: the limit is the smaller of the request's value and
 //!   [`Limits::max_response_bytes`]. An item whose answer would push the encoded response
-//!   over it fails with Response Too Large (a failure, so the continuation option applies).
+//!   over it fails with Response Too Large (a failure, so the continuation option applies);
+//!   that answer drops its optional Result Message when the message itself would not fit.
 //! - **Asynchronous Indicator**: kmipd never answers asynchronously. A 1.x `true` or a 2.x
 //!   `Optional` only says the client *could* accept a pending answer, so the request is
 //!   processed synchronously, as the specification allows; a 2.x `Mandatory` fails the
@@ -467,7 +468,16 @@ impl Processor {
             .map_err(|e| OpError::Internal(format!("response not expressible in KMIP {version}: {e}")))
             .and_then(|()| fits(size, binary::encoded_len(&encoded), limit));
         if let Err(e) = checked {
-            return self.failed(ctx, Some(item.operation), item.unique_batch_item_id, &e, version);
+            let mut answer = self.failed(ctx, Some(item.operation), item.unique_batch_item_id, &e, version);
+            if matches!(e, OpError::ResponseTooLarge { .. })
+                && fits(size, binary::encoded_len(&answer.encoded), limit).is_err()
+            {
+                // The Result Message is optional: drop it rather than overflow the client's limit.
+                if let Value::Structure(children) = &mut answer.encoded.value {
+                    children.retain(|c| c.tag != Tag::RESULT_MESSAGE);
+                }
+            }
+            return answer;
         }
         let returned = batch.record(item.operation, encoded.child(Tag::RESPONSE_PAYLOAD));
         audit(ctx, version, &item.operation, &encoded, &returned);
