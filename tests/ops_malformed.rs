@@ -264,3 +264,28 @@ fn mutated_requests_are_answered_or_closed_never_panic() {
     eprintln!("{answered} answered, {closed} closed");
     assert!(answered > 1_000 && closed > 1_000);
 }
+
+#[test]
+fn a_header_field_newer_than_the_request_version_is_an_invalid_field() {
+    // Attestation Capable Indicator exists from 1.2 on.
+    let header = |minor| {
+        Ttlv::structure(
+            Tag::REQUEST_HEADER,
+            vec![
+                protocol_version(1, minor),
+                Ttlv::boolean(Tag::ATTESTATION_CAPABLE_INDICATOR, false),
+                Ttlv::integer(Tag::BATCH_COUNT, 1),
+            ],
+        )
+    };
+    let message = |minor| {
+        let tree =
+            Ttlv::structure(Tag::REQUEST_MESSAGE, vec![header(minor), item(Operation::Query, None, vec![])]);
+        binary::encode(&tree).unwrap()
+    };
+    let r = exchange(&processor(), &message(1));
+    assert_eq!(version_of(&r), (1, 1));
+    assert_refused(&r, ResultReason::InvalidField);
+    let r = exchange(&processor(), &message(2));
+    assert_eq!(r.batch_items[0].result_status, ResultStatus::Success);
+}

@@ -381,6 +381,7 @@ impl Processor {
         };
         let refuse = |error: OpError| Some(Refusal { version, error });
         let raw_items = raw_items.map_err(refuse)?;
+        check_tags_in_version(header_item, version).map_err(|e| refuse(e.into()))?;
         self.check_header(&header, raw_items.len()).map_err(refuse)?;
         let continuation = match header.batch_error_continuation_option {
             None => BatchErrorContinuationOption::Stop,
