@@ -6,6 +6,7 @@
 //!   Knows nothing of KMIP semantics.
 //! - [`kmip`]: typed KMIP messages, payloads, enumerations and the attribute model.
 //!   Knows nothing of PKCS#11.
+//! - [`ops`]: the batch processor, protocol-version negotiation and the KMIP operations.
 //! - [`hsm`]: the `Hsm` trait and its PKCS#11 implementation (session pool, templates,
 //!   profiles), KMIP-neutral.
 //! - [`cli`]: the `kmipd` subcommands' logic, kept out of `main.rs` so that tests can call it.
@@ -18,6 +19,7 @@ pub mod config;
 pub mod conformance;
 pub mod hsm;
 pub mod kmip;
+pub mod ops;
 pub mod pki;
 pub mod server;
 pub mod ttlv;

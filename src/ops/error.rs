@@ -1,0 +1,205 @@
+//! Why an operation (or a whole request) failed, and the Result Reason each failure is
+//! reported with.
+//!
+//! # Mapping table
+//!
+//! [`OpError::reason`] gives the precise reason (the KMIP 2.x vocabulary);
+//! [`reason_in_version`] then replaces a reason the response's protocol version does not
+//! define with the closest one it does (KMIP 1.4 §11 and 2.1 §11.46):
+//!
+//! | `OpError` variant            | Result Reason (2.x)           | in 1.x                  |
+//! |------------------------------|-------------------------------|-------------------------|
+//! | `InvalidMessage`             | Invalid Message               | Invalid Message         |
+//! | `Model` (wrong tag/type, missing or out-of-place field) | Invalid Message | Invalid Message |
+//! | `Model` (unknown enumeration value) | Unknown Enumeration    | Invalid Field           |
+//! | `Model` (unknown attribute, field not in the version, invalid value) | Invalid Field | Invalid Field |
+//! | `InvalidField`               | Invalid Field                 | Invalid Field           |
+//! | `MissingData`                | Missing Data                  | Missing Data            |
+//! | `OperationNotSupported`      | Operation Not Supported       | Operation Not Supported |
+//! | `FeatureNotSupported`        | Feature Not Supported         | Feature Not Supported   |
+//! | `UnknownMessageExtension`    | Unknown Message Extension     | Feature Not Supported   |
+//! | `UnsupportedProtocolVersion` | Unsupported Protocol Version  | Invalid Message         |
+//! | `ResponseTooLarge`           | Response Too Large            | Response Too Large      |
+//! | `ServerLimitExceeded`        | Server Limit Exceeded         | General Failure         |
+//! | `Internal`                   | General Failure               | General Failure         |
+//!
+//! Object operations add their variants here, each with a row in this table.
+
+use thiserror::Error;
+
+use crate::kmip::enums::{Operation, ResultReason};
+use crate::kmip::{KmipEnum, ModelError};
+use crate::ttlv::registry::Version;
+use crate::ttlv::Tag;
+
+use super::version::enum_value_in_version;
+
+/// A failed operation or request. The `Display` text is sent back as the Result Message, so
+/// it names what was wrong and never carries secrets.
+#[derive(Debug, Error)]
+pub enum OpError {
+    /// The request is not a KMIP message the server can read (structure, batch count, ...).
+    #[error("invalid message: {0}")]
+    InvalidMessage(String),
+    /// The typed model rejected part of the request.
+    #[error("{0}")]
+    Model(#[from] ModelError),
+    /// A field is well-formed but its value is not acceptable.
+    #[error("invalid field: {0}")]
+    InvalidField(String),
+    /// Information the operation needs is absent (e.g. no Unique Identifier and an empty
+    /// ID Placeholder).
+    #[error("missing data: {0}")]
+    MissingData(String),
+    /// kmipd does not implement this operation, or the request's protocol version does not
+    /// define it.
+    #[error("operation {operation:?} is not supported{detail}")]
+    OperationNotSupported {
+        /// The operation requested.
+        operation: Operation,
+        /// Why, when there is more to say (starts with a separator).
+        detail: &'static str,
+    },
+    /// An optional feature the request asks for is not supported.
+    #[error("feature not supported: {0}")]
+    FeatureNotSupported(String),
+    /// A Message Extension marked critical that the server does not understand.
+    #[error("critical message extension from vendor {vendor:?} is not understood")]
+    UnknownMessageExtension {
+        /// The extension's Vendor Identification.
+        vendor: String,
+    },
+    /// The request's protocol version is not one kmipd speaks.
+    #[error("protocol version {requested} is not supported; supported: {supported}")]
+    UnsupportedProtocolVersion {
+        /// What the client asked for, as `major.minor`.
+        requested: String,
+        /// The versions kmipd speaks, preferred first.
+        supported: String,
+    },
+    /// The response would exceed the Maximum Response Size (or the server's own limit).
+    #[error("the response would be {size} bytes, over the limit of {limit}")]
+    ResponseTooLarge {
+        /// Encoded size the response would have had.
+        size: usize,
+        /// The limit in force.
+        limit: usize,
+    },
+    /// A limit of the server (batch items, ...) is exceeded.
+    #[error("server limit exceeded: {0}")]
+    ServerLimitExceeded(String),
+    /// A server-side fault (a bug or an unavailable dependency); the text says which.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl OpError {
+    /// The precise Result Reason of this failure (KMIP 2.x vocabulary); see
+    /// [`reason_in_version`] for what is sent to older clients.
+    pub fn reason(&self) -> ResultReason {
+        match self {
+            OpError::InvalidMessage(_) => ResultReason::InvalidMessage,
+            OpError::Model(e) => model_reason(e),
+            OpError::InvalidField(_) => ResultReason::InvalidField,
+            OpError::MissingData(_) => ResultReason::MissingData,
+            OpError::OperationNotSupported { .. } => ResultReason::OperationNotSupported,
+            OpError::FeatureNotSupported(_) => ResultReason::FeatureNotSupported,
+            OpError::UnknownMessageExtension { .. } => ResultReason::UnknownMessageExtension,
+            OpError::UnsupportedProtocolVersion { .. } => ResultReason::UnsupportedProtocolVersion,
+            OpError::ResponseTooLarge { .. } => ResultReason::ResponseTooLarge,
+            OpError::ServerLimitExceeded(_) => ResultReason::ServerLimitExceeded,
+            OpError::Internal(_) => ResultReason::GeneralFailure,
+        }
+    }
+}
+
+fn model_reason(e: &ModelError) -> ResultReason {
+    match e {
+        ModelError::WrongTag { .. }
+        | ModelError::WrongType { .. }
+        | ModelError::MissingField { .. }
+        | ModelError::UnexpectedField { .. } => ResultReason::InvalidMessage,
+        ModelError::UnknownEnumValue { .. } => ResultReason::UnknownEnumeration,
+        ModelError::UnknownAttribute { .. }
+        | ModelError::NotInVersion { .. }
+        | ModelError::InvalidValue { .. } => ResultReason::InvalidField,
+    }
+}
+
+/// `reason` as protocol `version` can express it: the reason itself when the version
+/// defines it, else its closest 1.x (or 2.x) equivalent, else General Failure.
+pub fn reason_in_version(reason: ResultReason, version: Version) -> ResultReason {
+    if enum_value_in_version(Tag::RESULT_REASON, reason.to_u32(), version) {
+        return reason;
+    }
+    let fallback = match reason {
+        ResultReason::UnsupportedProtocolVersion | ResultReason::CodecError => ResultReason::InvalidMessage,
+        ResultReason::UnknownEnumeration
+        | ResultReason::UnknownTag
+        | ResultReason::InvalidAttribute
+        | ResultReason::InvalidAttributeValue
+        | ResultReason::InvalidDataType
+        | ResultReason::InvalidObjectType => ResultReason::InvalidField,
+        ResultReason::UnknownMessageExtension => ResultReason::FeatureNotSupported,
+        ResultReason::ObjectNotFound | ResultReason::WrappingObjectNotFound => ResultReason::ItemNotFound,
+        ResultReason::WrongKeyLifecycleState
+        | ResultReason::ObjectDestroyed
+        | ResultReason::NotExtractable
+        | ResultReason::Sensitive
+        | ResultReason::ReadOnlyAttribute
+        | ResultReason::AttributeReadOnly
+        | ResultReason::NotAuthorised => ResultReason::PermissionDenied,
+        _ => ResultReason::GeneralFailure,
+    };
+    if enum_value_in_version(Tag::RESULT_REASON, fallback.to_u32(), version) {
+        fallback
+    } else {
+        ResultReason::GeneralFailure
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const V1_0: Version = Version::new(1, 0);
+    const V1_4: Version = Version::new(1, 4);
+    const V2_1: Version = Version::new(2, 1);
+
+    #[test]
+    fn reasons_new_in_2_0_fall_back_for_1_x_clients() {
+        let cases = [
+            (ResultReason::UnsupportedProtocolVersion, ResultReason::InvalidMessage),
+            (ResultReason::UnknownEnumeration, ResultReason::InvalidField),
+            (ResultReason::UnknownMessageExtension, ResultReason::FeatureNotSupported),
+            (ResultReason::ObjectNotFound, ResultReason::ItemNotFound),
+            (ResultReason::WrongKeyLifecycleState, ResultReason::PermissionDenied),
+            (ResultReason::ServerLimitExceeded, ResultReason::GeneralFailure),
+        ];
+        for (reason, old) in cases {
+            assert_eq!(reason_in_version(reason, V1_4), old, "{reason:?}");
+            assert_eq!(reason_in_version(reason, V2_1), reason, "{reason:?}");
+        }
+    }
+
+    #[test]
+    fn reasons_known_everywhere_are_kept() {
+        for v in [V1_0, V1_4, V2_1] {
+            assert_eq!(reason_in_version(ResultReason::InvalidMessage, v), ResultReason::InvalidMessage);
+            assert_eq!(reason_in_version(ResultReason::ResponseTooLarge, v), ResultReason::ResponseTooLarge);
+        }
+    }
+
+    #[test]
+    fn model_errors_map_by_kind() {
+        let e = OpError::from(ModelError::UnexpectedField { path: "x".into() });
+        assert_eq!(e.reason(), ResultReason::InvalidMessage);
+        let e = OpError::from(ModelError::UnknownEnumValue {
+            path: "x".into(),
+            enumeration: "Operation",
+            value: 0x99,
+        });
+        assert_eq!(e.reason(), ResultReason::UnknownEnumeration);
+        assert_eq!(reason_in_version(e.reason(), V1_4), ResultReason::InvalidField);
+    }
+}

@@ -1,0 +1,200 @@
+//! OASIS test cases that need only the protocol-level operations (Query, Discover Versions,
+//! Interop, Log), replayed through the conformance harness against an in-process processor.
+//!
+//! Every case of the 1.0–2.1 corpus whose requests use only those operations is run (plus
+//! the cases the batch processor answers on its own, [`REFUSED_BEFORE_THE_OPERATION`]); the
+//! ones [`expected_failure`] names fail for a stated reason, every other one must pass.
+
+mod ops_support;
+
+mod common;
+
+use std::path::Path;
+
+use kmipd::conformance::{operations, run_file, Exchange, Replay};
+use kmipd::kmip::enums::Operation;
+use kmipd::kmip::KmipEnum;
+use kmipd::ops::{Processor, Reply};
+use kmipd::ttlv::binary::{self, DecodeLimits};
+use kmipd::ttlv::xml::{self, Placeholders};
+use kmipd::ttlv::Ttlv;
+
+/// The processor behind an in-process "connection".
+struct InProcess<'a>(&'a Processor);
+
+impl Exchange for InProcess<'_> {
+    fn exchange(&mut self, request: &Ttlv) -> Result<Ttlv, String> {
+        let bytes = binary::encode(request).map_err(|e| e.to_string())?;
+        match self.0.process(&ops_support::ctx(), &bytes) {
+            Reply::Send(out) => binary::decode(&out, &DecodeLimits::default()).map_err(|e| e.to_string()),
+            Reply::Close(reason) => Err(format!("connection closed: {reason:?}")),
+        }
+    }
+}
+
+/// Why a case is expected to fail, if it is.
+///
+/// The Maximum Response Size cases (MSGENC-*-M-1, OVH TC 12.1) send Query Operations +
+/// Objects with a 256-byte limit and expect Response Too Large: the reference server's list
+/// is long. kmipd's answer lists only what it implements today (4 operations, no object
+/// type) and is about 200 bytes, so it rightly fits. They pass once the object operations
+/// are listed; meanwhile [`scaled_limit_cases_pass`] replays them with a limit below
+/// kmipd's answer.
+fn expected_failure(name: &str) -> Option<&'static str> {
+    (name.contains("/MSGENC-") || name.contains("_Query_Maximum_Response_Size"))
+        .then_some("kmipd's Query answer fits in the 256 bytes the case allows")
+}
+
+/// The Maximum Response Size cases with their first (small) limit lowered below the size
+/// of kmipd's current Query answer. The error answer then does not fit either, so kmipd
+/// drops its optional Result Message: the expected one is dropped too.
+fn scaled(text: &str) -> String {
+    let text = text.replacen(
+        r#"<MaximumResponseSize type="Integer" value="256"/>"#,
+        r#"<MaximumResponseSize type="Integer" value="128"/>"#,
+        1,
+    );
+    match text.find("<ResultMessage").and_then(|start| Some((start, start + text[start..].find("/>")? + 2))) {
+        Some((start, end)) => format!("{}{}", &text[..start], &text[end..]),
+        None => text,
+    }
+}
+
+const PROTOCOL_OPERATIONS: [Operation; 4] =
+    [Operation::Query, Operation::DiscoverVersions, Operation::Interop, Operation::Log];
+
+/// Cases whose every step the batch processor answers before any operation runs.
+const REFUSED_BEFORE_THE_OPERATION: &[&str] = &[
+    // A Create carrying a critical Message Extension the server does not understand.
+    "TC_72_10_Unrecognized_Message_Extension_with_Criticality_Indicator_True.xml",
+    "TC_72_11_Unrecognized_Message_Extension_with_Criticality_Indicator_True.xml",
+    "TC_72_12_Unrecognized_Message_Extension_with_Criticality_Indicator_True.xml",
+];
+
+/// Whether every request of the case uses only the protocol-level operations.
+fn protocol_only(text: &str) -> bool {
+    let Ok(sources) = xml::message_sources(text) else { return false };
+    let mut any = false;
+    for src in sources.iter().filter(|s| s.starts_with("<RequestMessage")) {
+        // Placeholders in these requests are irrelevant to the operations they name.
+        let Ok(items) = xml::parse_test_case(src, &Placeholders::default()) else { return false };
+        for request in &items {
+            for op in operations(request) {
+                any = true;
+                if !PROTOCOL_OPERATIONS.iter().any(|p| p.to_u32() == op) {
+                    return false;
+                }
+            }
+        }
+    }
+    any
+}
+
+#[test]
+fn protocol_level_oasis_cases_pass() {
+    let corpus = common::corpus_dir();
+    let processor = ops_support::processor();
+    let mut passed = Vec::new();
+    let mut failed = Vec::new();
+    for file in common::xml_files(&corpus) {
+        let name = file.strip_prefix(&corpus).unwrap_or(&file).to_string_lossy().replace('\\', "/");
+        if name.starts_with("kmip-3.0/") {
+            continue; // a draft this server does not speak
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        if !protocol_only(&text) && !REFUSED_BEFORE_THE_OPERATION.iter().any(|f| name.ends_with(f)) {
+            continue;
+        }
+        match run_file(Path::new(&file), &mut InProcess(&processor)) {
+            Ok(_) => passed.push(name),
+            Err(e) => failed.push((name, e.to_string())),
+        }
+    }
+    eprintln!("{} passed:", passed.len());
+    for name in &passed {
+        eprintln!("  PASS {name}");
+    }
+    for (name, why) in &failed {
+        eprintln!("  FAIL {name}: {why}");
+    }
+    let unexpected: Vec<_> = failed.iter().filter(|(n, _)| expected_failure(n).is_none()).collect();
+    let recovered: Vec<_> = passed.iter().filter(|n| expected_failure(n).is_some()).collect();
+    assert!(unexpected.is_empty(), "unexpected failures: {unexpected:#?}");
+    assert!(recovered.is_empty(), "now passing, update expected_failure: {recovered:#?}");
+    assert!(passed.len() >= 60, "only {} cases passed", passed.len());
+}
+
+#[test]
+fn scaled_limit_cases_pass() {
+    let corpus = common::corpus_dir();
+    let processor = ops_support::processor();
+    let mut ran = 0;
+    for file in common::xml_files(&corpus) {
+        let name = file.strip_prefix(&corpus).unwrap_or(&file).to_string_lossy().replace('\\', "/");
+        if name.starts_with("kmip-3.0/") || expected_failure(&name).is_none() {
+            continue;
+        }
+        let text = scaled(&std::fs::read_to_string(&file).unwrap());
+        let mut replay = Replay::default();
+        replay.run(&text, &mut InProcess(&processor)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(replay.steps, 2, "{name}");
+        eprintln!("  PASS (limit 128) {name}");
+        ran += 1;
+    }
+    assert_eq!(ran, 21);
+}
+
+/// Every request of the 1.0–2.1 corpus is answered (never a closed connection), in its own
+/// version, with only what that version defines; operations kmipd does not implement yet
+/// are Operation Not Supported, never a misreading of the request.
+#[test]
+fn every_corpus_request_is_answered_cleanly() {
+    use std::collections::BTreeMap;
+
+    use kmipd::kmip::enums::ResultStatus;
+    use kmipd::kmip::ResponseMessage;
+    use kmipd::ops::version::check_in_version;
+    use kmipd::ttlv::registry::Version;
+
+    let corpus = common::corpus_dir();
+    let processor = ops_support::processor();
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    let mut requests = 0;
+    for file in common::xml_files(&corpus) {
+        let name = file.strip_prefix(&corpus).unwrap_or(&file).to_string_lossy().replace('\\', "/");
+        if name.starts_with("kmip-3.0/") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        let Ok(items) = xml::parse_test_case(&text, &Placeholders::default()) else { continue };
+        for request in items.iter().filter(|i| i.tag == kmipd::ttlv::Tag::REQUEST_MESSAGE) {
+            requests += 1;
+            let readable = kmipd::kmip::RequestMessage::from_ttlv(request).is_ok();
+            let response = InProcess(&processor).exchange(request).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let typed = ResponseMessage::from_ttlv(&response).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let pv = &typed.header.protocol_version;
+            let version = Version::new(pv.major as u8, pv.minor as u8);
+            check_in_version(&response, version).unwrap_or_else(|e| panic!("{name}: {e}"));
+            for item in &typed.batch_items {
+                let key = match item.result_status {
+                    ResultStatus::Success => "Success".to_owned(),
+                    _ => format!("{:?}", item.result_reason),
+                };
+                *reasons.entry(key).or_default() += 1;
+                // Invalid Message/Field only where the model itself can't read the request.
+                let misread = matches!(
+                    item.result_reason,
+                    Some(
+                        kmipd::kmip::enums::ResultReason::InvalidField
+                            | kmipd::kmip::enums::ResultReason::InvalidMessage
+                    )
+                );
+                if misread && readable {
+                    panic!("{name}: {item:?}");
+                }
+            }
+        }
+    }
+    eprintln!("{requests} requests: {reasons:?}");
+    assert!(requests > 4_000);
+}
