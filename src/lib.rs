@@ -8,10 +8,13 @@
 //!   Knows nothing of PKCS#11.
 //! - [`hsm`]: the `Hsm` trait and its PKCS#11 implementation (session pool, templates,
 //!   profiles), KMIP-neutral.
+//! - [`store`]: the metadata store (object records, Locate indexes, grants) on sled, and the
+//!   start-up reconciler.
 //! - [`cli`]: the `kmipd` subcommands' logic, kept out of `main.rs` so that tests can call it.
 
 #![deny(unsafe_code)]
 
 pub mod cli;
 pub mod kmip;
+pub mod store;
 pub mod ttlv;
