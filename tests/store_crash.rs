@@ -24,7 +24,12 @@ const ROUNDS: u32 = 6;
 const HSM_KIND: u32 = 3;
 
 fn keys(name: &str) -> IndexKeys {
-    IndexKeys { object_type: 2, state: Some(1), names: vec![name.into()], ..IndexKeys::default() }
+    IndexKeys {
+        object_type: 2,
+        state: Some(1),
+        names: vec![name.into()],
+        ..IndexKeys::default()
+    }
 }
 
 fn ack(line: String) {
@@ -52,7 +57,10 @@ fn crash_writer() {
                     let object = NewObject {
                         uid: uid.clone(),
                         owner: "alice".into(),
-                        hsm: Some(HsmRef { kind: HSM_KIND, id: uid.as_bytes().to_vec() }),
+                        hsm: Some(HsmRef {
+                            kind: HSM_KIND,
+                            id: uid.as_bytes().to_vec(),
+                        }),
                         attributes: b"created".to_vec(),
                         material: Some(vec![7; 64]),
                         keys: keys(&name),
@@ -70,7 +78,9 @@ fn crash_writer() {
                     ack(format!("C {uid}"));
                     let mut renamed = keys(&name);
                     renamed.names.push(format!("{name}-renamed"));
-                    let record = store.update(&uid, record.revision, b"updated".to_vec(), renamed).unwrap();
+                    let record = store
+                        .update(&uid, record.revision, b"updated".to_vec(), renamed)
+                        .unwrap();
                     ack(format!("U {uid}"));
                     if i % 5 == 1 {
                         store.grant(&uid, "bob", &[1, 2]).unwrap();
@@ -78,7 +88,10 @@ fn crash_writer() {
                         continue;
                     }
                     if i % 3 == 0 {
-                        let form = DestroyedForm { attributes: b"gone".to_vec(), keys: keys(&name) };
+                        let form = DestroyedForm {
+                            attributes: b"gone".to_vec(),
+                            keys: keys(&name),
+                        };
                         store.mark_destroying(&uid, record.revision, form).unwrap();
                         ack(format!("D1 {uid}"));
                         store.mark_destroyed(&uid).unwrap();
@@ -118,13 +131,22 @@ impl HsmInventory for FakeHsm {
 }
 
 fn pseudo_random_millis(round: u32) -> u64 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
     30 + u64::from((nanos ^ round.wrapping_mul(2_654_435_761)) % 400)
 }
 
 fn run_round(dir: &ScratchDir, round: u32) -> BTreeMap<String, Acked> {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "crash_writer", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "crash_writer",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(DIR_ENV, dir.path())
         .env(ROUND_ENV, round.to_string())
         .stdout(Stdio::piped())
@@ -144,7 +166,9 @@ fn run_round(dir: &ScratchDir, round: u32) -> BTreeMap<String, Acked> {
         }
     });
     // Wait for the storm to start, let it run a random while, then kill -9.
-    let first = rx.recv_timeout(Duration::from_secs(60)).expect("writer never acknowledged anything");
+    let first = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("writer never acknowledged anything");
     let mut lines = vec![first];
     let until = Instant::now() + Duration::from_millis(pseudo_random_millis(round));
     while let Some(left) = until.checked_duration_since(Instant::now()) {
@@ -177,7 +201,10 @@ fn run_round(dir: &ScratchDir, round: u32) -> BTreeMap<String, Acked> {
 
 fn check(store: &SledStore, acked: &BTreeMap<String, Acked>, when: &str) {
     let report = store.verify_indexes().unwrap();
-    assert!(report.is_consistent(), "index and records disagree: {report:?}");
+    assert!(
+        report.is_consistent(),
+        "index and records disagree: {report:?}"
+    );
     for (uid, history) in acked {
         let has = |step: &str| history.steps.contains(step);
         let record = store.get(uid).unwrap();
@@ -189,26 +216,51 @@ fn check(store: &SledStore, acked: &BTreeMap<String, Acked>, when: &str) {
             // Deleted, but killed before acknowledging the delete.
             continue;
         }
-        let record = record.unwrap_or_else(|| panic!("{when}: {uid}: acknowledged create lost ({history:?})"));
+        let record = record
+            .unwrap_or_else(|| panic!("{when}: {uid}: acknowledged create lost ({history:?})"));
         if has("D2") {
             assert_eq!(record.lifecycle, Lifecycle::Destroyed, "{uid}");
             assert_eq!(record.attributes, b"gone");
             assert_eq!(record.material, None);
         } else if has("D1") {
-            assert!(matches!(record.lifecycle, Lifecycle::Destroying | Lifecycle::Destroyed), "{uid}");
+            assert!(
+                matches!(
+                    record.lifecycle,
+                    Lifecycle::Destroying | Lifecycle::Destroyed
+                ),
+                "{uid}"
+            );
         } else if has("C") {
-            assert_ne!(record.lifecycle, Lifecycle::Pending, "{uid}: acknowledged commit lost");
+            assert_ne!(
+                record.lifecycle,
+                Lifecycle::Pending,
+                "{uid}: acknowledged commit lost"
+            );
         }
         if has("U") && record.lifecycle != Lifecycle::Destroyed {
-            assert_eq!(record.attributes, b"updated", "{uid}: acknowledged update lost");
+            assert_eq!(
+                record.attributes, b"updated",
+                "{uid}: acknowledged update lost"
+            );
         }
         if has("G") {
             assert_eq!(record.grants.len(), 1, "{uid}: acknowledged grant lost");
         }
         if record.lifecycle == Lifecycle::Committed {
-            let wanted = if has("U") { format!("{}-renamed", history.name) } else { history.name.clone() };
-            let query = LocateQuery { names: vec![wanted], ..LocateQuery::default() };
-            assert_eq!(store.locate(&query).unwrap().uids, vec![uid.clone()], "{uid}: not locatable");
+            let wanted = if has("U") {
+                format!("{}-renamed", history.name)
+            } else {
+                history.name.clone()
+            };
+            let query = LocateQuery {
+                names: vec![wanted],
+                ..LocateQuery::default()
+            };
+            assert_eq!(
+                store.locate(&query).unwrap().uids,
+                vec![uid.clone()],
+                "{uid}: not locatable"
+            );
         }
     }
 }
@@ -226,12 +278,23 @@ fn acknowledged_writes_survive_sigkill() {
         // At most one object per writer can be caught half-way.
         let incomplete = store.list_incomplete().unwrap();
         assert!(incomplete.len() <= WRITERS, "{incomplete:?}");
-        let highest = acked.keys().map(|u| u.parse::<u64>().unwrap()).max().unwrap();
+        let highest = acked
+            .keys()
+            .map(|u| u.parse::<u64>().unwrap())
+            .max()
+            .unwrap();
         assert!(store.allocate_uid().unwrap().parse::<u64>().unwrap() > highest);
 
-        let all = StorageMask { online: true, archived: true, destroyed: true };
+        let all = StorageMask {
+            online: true,
+            archived: true,
+            destroyed: true,
+        };
         let live: Vec<HsmRef> = store
-            .locate(&LocateQuery { storage: all, ..LocateQuery::default() })
+            .locate(&LocateQuery {
+                storage: all,
+                ..LocateQuery::default()
+            })
             .unwrap()
             .uids
             .iter()
@@ -241,13 +304,20 @@ fn acknowledged_writes_survive_sigkill() {
             .filter_map(|r| r.hsm)
             .collect();
         let report = reconcile(&store, &FakeHsm { objects: live }).unwrap();
-        assert!(report.failures.is_empty() && report.strangers.is_empty(), "{report:?}");
+        assert!(
+            report.failures.is_empty() && report.strangers.is_empty(),
+            "{report:?}"
+        );
         assert!(store.list_incomplete().unwrap().is_empty());
         // Rolled back: creations that were never acknowledged as committed.
         let mut acked = acked;
         for uid in &report.rolled_back {
             if let Some(history) = acked.remove(uid) {
-                assert_eq!(history.steps, BTreeSet::from(["P".to_owned()]), "{uid} rolled back");
+                assert_eq!(
+                    history.steps,
+                    BTreeSet::from(["P".to_owned()]),
+                    "{uid} rolled back"
+                );
             }
         }
         check(&store, &acked, "after reconcile");

@@ -36,7 +36,10 @@ impl GroupCommit {
                 return Ok(());
             }
             if state.flushing {
-                state = self.done.wait(state).unwrap_or_else(PoisonError::into_inner);
+                state = self
+                    .done
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner);
                 continue;
             }
             state.flushing = true;
@@ -88,7 +91,10 @@ mod tests {
             t.join().unwrap();
         }
         let n = flushes.load(Ordering::SeqCst);
-        assert!(n < 160, "8 writers x 20 syncs took {n} flushes: no grouping");
+        assert!(
+            n < 160,
+            "8 writers x 20 syncs took {n} flushes: no grouping"
+        );
     }
 
     #[test]

@@ -110,7 +110,8 @@ impl KeyBuf {
 
     /// Append an `i64` in order-preserving form.
     pub(super) fn i64(mut self, value: i64) -> Self {
-        self.0.extend_from_slice(&(value as u64 ^ 0x8000_0000_0000_0000).to_be_bytes());
+        self.0
+            .extend_from_slice(&(value as u64 ^ 0x8000_0000_0000_0000).to_be_bytes());
         self
     }
 
@@ -161,15 +162,35 @@ pub(super) fn index_entries(record: &ObjectRecord) -> BTreeSet<Vec<u8>> {
     let seq = record.created_seq;
     let keys = &record.keys;
     let mut out = BTreeSet::new();
-    out.insert(KeyBuf::index(Kind::Storage).byte(storage_byte(record.storage_status())).entry(seq));
+    out.insert(
+        KeyBuf::index(Kind::Storage)
+            .byte(storage_byte(record.storage_status()))
+            .entry(seq),
+    );
     if matches!(record.lifecycle, Lifecycle::Pending | Lifecycle::Destroying) {
-        out.insert(KeyBuf::index(Kind::Incomplete).byte(lifecycle_byte(record.lifecycle)).entry(seq));
+        out.insert(
+            KeyBuf::index(Kind::Incomplete)
+                .byte(lifecycle_byte(record.lifecycle))
+                .entry(seq),
+        );
     }
-    out.insert(KeyBuf::index(Kind::Visible).bytes(record.owner.as_bytes()).entry(seq));
+    out.insert(
+        KeyBuf::index(Kind::Visible)
+            .bytes(record.owner.as_bytes())
+            .entry(seq),
+    );
     for grant in &record.grants {
-        out.insert(KeyBuf::index(Kind::Visible).bytes(grant.identity.as_bytes()).entry(seq));
+        out.insert(
+            KeyBuf::index(Kind::Visible)
+                .bytes(grant.identity.as_bytes())
+                .entry(seq),
+        );
     }
-    out.insert(KeyBuf::index(Kind::ObjectType).u32(keys.object_type).entry(seq));
+    out.insert(
+        KeyBuf::index(Kind::ObjectType)
+            .u32(keys.object_type)
+            .entry(seq),
+    );
     if let Some(state) = keys.state {
         out.insert(KeyBuf::index(Kind::State).u32(state).entry(seq));
     }
@@ -183,17 +204,33 @@ pub(super) fn index_entries(record: &ObjectRecord) -> BTreeSet<Vec<u8>> {
         out.insert(KeyBuf::index(Kind::Length).i32(length).entry(seq));
     }
     for group in &keys.object_groups {
-        out.insert(KeyBuf::index(Kind::Group).bytes(group.as_bytes()).entry(seq));
+        out.insert(
+            KeyBuf::index(Kind::Group)
+                .bytes(group.as_bytes())
+                .entry(seq),
+        );
     }
     for link in &keys.links {
-        out.insert(KeyBuf::index(Kind::LinkTarget).bytes(link.target.as_bytes()).entry(seq));
+        out.insert(
+            KeyBuf::index(Kind::LinkTarget)
+                .bytes(link.target.as_bytes())
+                .entry(seq),
+        );
     }
     for date in &keys.dates {
-        out.insert(KeyBuf::index(Kind::Date).u32(date.attribute).i64(date.seconds).entry(seq));
+        out.insert(
+            KeyBuf::index(Kind::Date)
+                .u32(date.attribute)
+                .i64(date.seconds)
+                .entry(seq),
+        );
     }
     for term in &keys.terms {
         out.insert(
-            KeyBuf::index(Kind::Term).bytes(term.attribute.as_bytes()).bytes(&term.value).entry(seq),
+            KeyBuf::index(Kind::Term)
+                .bytes(term.attribute.as_bytes())
+                .bytes(&term.value)
+                .entry(seq),
         );
     }
     out
@@ -231,7 +268,9 @@ mod tests {
 
     #[test]
     fn sequence_round_trips() {
-        let key = KeyBuf::index(Kind::Name).bytes(b"n").entry(0x0102_0304_0506_0708);
+        let key = KeyBuf::index(Kind::Name)
+            .bytes(b"n")
+            .entry(0x0102_0304_0506_0708);
         assert_eq!(seq_of_entry(&key), Some(0x0102_0304_0506_0708));
         assert_eq!(seq_of_entry(b"short"), None);
     }

@@ -14,7 +14,9 @@ pub(super) struct IndexScan {
 impl IndexScan {
     fn prefix(prefix: Vec<u8>) -> Self {
         let (low, high) = prefix_bounds(prefix);
-        Self { ranges: vec![(low, high)] }
+        Self {
+            ranges: vec![(low, high)],
+        }
     }
 }
 
@@ -39,12 +41,16 @@ pub(super) fn plan(query: &LocateQuery) -> Plan {
     let mut scans = Vec::new();
     let mut complete = query.cryptographic_usage_mask.is_none();
     for name in &query.names {
-        scans.push(IndexScan::prefix(KeyBuf::index(Kind::Name).bytes(name.as_bytes()).prefix()));
+        scans.push(IndexScan::prefix(
+            KeyBuf::index(Kind::Name).bytes(name.as_bytes()).prefix(),
+        ));
     }
     for link in &query.links {
         match &link.target {
             Some(target) => scans.push(IndexScan::prefix(
-                KeyBuf::index(Kind::LinkTarget).bytes(target.as_bytes()).prefix(),
+                KeyBuf::index(Kind::LinkTarget)
+                    .bytes(target.as_bytes())
+                    .prefix(),
             )),
             None => complete = false,
         }
@@ -63,58 +69,101 @@ pub(super) fn plan(query: &LocateQuery) -> Plan {
                 let prefix = key.prefix();
                 let mut high = prefix.clone();
                 high.extend_from_slice(&[0xff; 13]);
-                scans.push(IndexScan { ranges: vec![(prefix, high)] });
+                scans.push(IndexScan {
+                    ranges: vec![(prefix, high)],
+                });
             }
         }
     }
     for group in &query.object_groups {
-        scans.push(IndexScan::prefix(KeyBuf::index(Kind::Group).bytes(group.as_bytes()).prefix()));
+        scans.push(IndexScan::prefix(
+            KeyBuf::index(Kind::Group).bytes(group.as_bytes()).prefix(),
+        ));
     }
     for range in &query.date_ranges {
         let base = KeyBuf::index(Kind::Date).u32(range.attribute);
         let low = base.clone().i64(range.from).entry(0);
         let high = base.i64(range.to).entry(u64::MAX);
-        scans.push(IndexScan { ranges: vec![(low, high)] });
+        scans.push(IndexScan {
+            ranges: vec![(low, high)],
+        });
     }
     if let Some(identity) = &query.visible_to {
-        scans.push(IndexScan::prefix(KeyBuf::index(Kind::Visible).bytes(identity.as_bytes()).prefix()));
+        scans.push(IndexScan::prefix(
+            KeyBuf::index(Kind::Visible)
+                .bytes(identity.as_bytes())
+                .prefix(),
+        ));
     }
     if let Some(algorithm) = query.cryptographic_algorithm {
-        scans.push(IndexScan::prefix(KeyBuf::index(Kind::Algorithm).u32(algorithm).prefix()));
+        scans.push(IndexScan::prefix(
+            KeyBuf::index(Kind::Algorithm).u32(algorithm).prefix(),
+        ));
     }
     if let Some(length) = query.cryptographic_length {
-        scans.push(IndexScan::prefix(KeyBuf::index(Kind::Length).i32(length).prefix()));
+        scans.push(IndexScan::prefix(
+            KeyBuf::index(Kind::Length).i32(length).prefix(),
+        ));
     }
     if let Some(state) = query.state {
-        scans.push(IndexScan::prefix(KeyBuf::index(Kind::State).u32(state).prefix()));
+        scans.push(IndexScan::prefix(
+            KeyBuf::index(Kind::State).u32(state).prefix(),
+        ));
     }
     if let Some(object_type) = query.object_type {
-        scans.push(IndexScan::prefix(KeyBuf::index(Kind::ObjectType).u32(object_type).prefix()));
+        scans.push(IndexScan::prefix(
+            KeyBuf::index(Kind::ObjectType).u32(object_type).prefix(),
+        ));
     }
-    let storage_ranges = [StorageStatus::Online, StorageStatus::Archived, StorageStatus::Destroyed]
-        .into_iter()
-        .filter(|status| query.storage.includes(*status))
-        .map(|status| prefix_bounds(KeyBuf::index(Kind::Storage).byte(storage_byte(Some(status))).prefix()))
-        .collect();
-    scans.push(IndexScan { ranges: storage_ranges });
+    let storage_ranges = [
+        StorageStatus::Online,
+        StorageStatus::Archived,
+        StorageStatus::Destroyed,
+    ]
+    .into_iter()
+    .filter(|status| query.storage.includes(*status))
+    .map(|status| {
+        prefix_bounds(
+            KeyBuf::index(Kind::Storage)
+                .byte(storage_byte(Some(status)))
+                .prefix(),
+        )
+    })
+    .collect();
+    scans.push(IndexScan {
+        ranges: storage_ranges,
+    });
     Plan { scans, complete }
 }
 
 /// Whether a record passes every filter of the query (offset and maximum aside).
 pub(super) fn matches(record: &ObjectRecord, query: &LocateQuery) -> bool {
     let keys = &record.keys;
-    let storage_ok = record.storage_status().is_some_and(|status| query.storage.includes(status));
+    let storage_ok = record
+        .storage_status()
+        .is_some_and(|status| query.storage.includes(status));
     storage_ok
-        && query.visible_to.as_deref().map_or(true, |identity| record.is_visible_to(identity))
+        && query
+            .visible_to
+            .as_deref()
+            .map_or(true, |identity| record.is_visible_to(identity))
         && query.names.iter().all(|name| keys.names.contains(name))
         && query.object_type.map_or(true, |t| keys.object_type == t)
         && query.state.map_or(true, |s| keys.state == Some(s))
-        && query.cryptographic_algorithm.map_or(true, |a| keys.cryptographic_algorithm == Some(a))
-        && query.cryptographic_length.map_or(true, |l| keys.cryptographic_length == Some(l))
         && query
-            .cryptographic_usage_mask
-            .map_or(true, |wanted| keys.cryptographic_usage_mask.is_some_and(|m| m & wanted == wanted))
-        && query.object_groups.iter().all(|group| keys.object_groups.contains(group))
+            .cryptographic_algorithm
+            .map_or(true, |a| keys.cryptographic_algorithm == Some(a))
+        && query
+            .cryptographic_length
+            .map_or(true, |l| keys.cryptographic_length == Some(l))
+        && query.cryptographic_usage_mask.map_or(true, |wanted| {
+            keys.cryptographic_usage_mask
+                .is_some_and(|m| m & wanted == wanted)
+        })
+        && query
+            .object_groups
+            .iter()
+            .all(|group| keys.object_groups.contains(group))
         && query.links.iter().all(|filter| {
             keys.links.iter().any(|link| {
                 filter.link_type.map_or(true, |t| link.link_type == t)
@@ -122,13 +171,14 @@ pub(super) fn matches(record: &ObjectRecord, query: &LocateQuery) -> bool {
             })
         })
         && query.date_ranges.iter().all(|range| {
-            keys.dates
-                .iter()
-                .any(|d| d.attribute == range.attribute && (range.from..=range.to).contains(&d.seconds))
+            keys.dates.iter().any(|d| {
+                d.attribute == range.attribute && (range.from..=range.to).contains(&d.seconds)
+            })
         })
         && query.terms.iter().all(|filter| {
             keys.terms.iter().any(|term| {
-                term.attribute == filter.attribute && filter.value.as_ref().map_or(true, |v| &term.value == v)
+                term.attribute == filter.attribute
+                    && filter.value.as_ref().map_or(true, |v| &term.value == v)
             })
         })
 }

@@ -263,7 +263,11 @@ pub struct StorageMask {
 
 impl Default for StorageMask {
     fn default() -> Self {
-        Self { online: true, archived: false, destroyed: false }
+        Self {
+            online: true,
+            archived: false,
+            destroyed: false,
+        }
     }
 }
 

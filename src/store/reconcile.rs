@@ -74,9 +74,16 @@ where
     let mut report = ReconcileReport::default();
     for record in store.list_incomplete()? {
         let uid = record.uid.clone();
-        if let Some(object) = record.hsm.as_ref().filter(|object| present.contains(*object)) {
+        if let Some(object) = record
+            .hsm
+            .as_ref()
+            .filter(|object| present.contains(*object))
+        {
             if let Err(error) = hsm.destroy_object(object) {
-                report.failures.push(ReconcileFailure { uid, error: error.to_string() });
+                report.failures.push(ReconcileFailure {
+                    uid,
+                    error: error.to_string(),
+                });
                 continue;
             }
             present.remove(object);

@@ -4,8 +4,8 @@ use super::group_commit::GroupCommit;
 use super::keys::{self, hsm_entry, index_entries, record_key, seq_of_entry, KeyBuf, Kind};
 use super::locate::{matches, plan, IndexScan};
 use super::{
-    DestroyedForm, Grant, HsmRef, IndexKeys, Lifecycle, LocateQuery, Located, NewObject, ObjectRecord, Store,
-    StoreError, StoreResult,
+    DestroyedForm, Grant, HsmRef, IndexKeys, Lifecycle, LocateQuery, Located, NewObject,
+    ObjectRecord, Store, StoreError, StoreResult,
 };
 use sled::{Batch, IVec};
 use std::collections::{BTreeMap, BTreeSet};
@@ -43,7 +43,10 @@ pub struct SledStoreConfig {
 impl SledStoreConfig {
     /// A configuration with a 256 MiB cache.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into(), cache_capacity_bytes: 256 * 1024 * 1024 }
+        Self {
+            path: path.into(),
+            cache_capacity_bytes: 256 * 1024 * 1024,
+        }
     }
 }
 
@@ -105,7 +108,12 @@ impl SledStore {
             }
         }
         let stripes = std::array::from_fn(|_| Mutex::new(()));
-        Ok(Self { db, tree, group: GroupCommit::default(), stripes })
+        Ok(Self {
+            db,
+            tree,
+            group: GroupCommit::default(),
+            stripes,
+        })
     }
 
     /// Read every record and index entry and compare them: for `kmipd` maintenance commands
@@ -141,16 +149,25 @@ impl SledStore {
         // In bounds: reduced modulo the array's length.
         let stripe = (hasher.finish() % STRIPES as u64) as usize;
         // The guarded data is `()`: a poisoned stripe carries no broken state.
-        self.stripes[stripe].lock().unwrap_or_else(PoisonError::into_inner)
+        self.stripes[stripe]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn read(&self, uid: &str) -> StoreResult<Option<ObjectRecord>> {
-        self.tree.get(record_key(uid))?.map(|value| decode_record(&value)).transpose()
+        self.tree
+            .get(record_key(uid))?
+            .map(|value| decode_record(&value))
+            .transpose()
     }
 
     /// Write the change from `old` to `new` (either may be absent) as one atomic batch and
     /// return once it is durable.
-    fn write_change(&self, old: Option<&ObjectRecord>, new: Option<&ObjectRecord>) -> StoreResult<()> {
+    fn write_change(
+        &self,
+        old: Option<&ObjectRecord>,
+        new: Option<&ObjectRecord>,
+    ) -> StoreResult<()> {
         let mut batch = Batch::default();
         let old_entries = old.map(index_entries).unwrap_or_default();
         let new_entries = new.map(index_entries).unwrap_or_default();
@@ -194,7 +211,9 @@ impl SledStore {
         change: impl FnOnce(&mut ObjectRecord) -> StoreResult<()>,
     ) -> StoreResult<ObjectRecord> {
         let _guard = self.lock(uid);
-        let old = self.read(uid)?.ok_or_else(|| StoreError::NotFound(uid.to_owned()))?;
+        let old = self
+            .read(uid)?
+            .ok_or_else(|| StoreError::NotFound(uid.to_owned()))?;
         let mut new = old.clone();
         change(&mut new)?;
         new.revision = old.revision.wrapping_add(1);
@@ -232,7 +251,9 @@ fn decode_record(bytes: &[u8]) -> StoreResult<ObjectRecord> {
         Some((&RECORD_FORMAT, body)) => {
             postcard::from_bytes(body).map_err(|e| StoreError::Corrupt(format!("record: {e}")))
         }
-        Some((other, _)) => Err(StoreError::Corrupt(format!("unknown record format {other}"))),
+        Some((other, _)) => Err(StoreError::Corrupt(format!(
+            "unknown record format {other}"
+        ))),
         None => Err(StoreError::Corrupt("empty record".into())),
     }
 }
@@ -249,7 +270,11 @@ fn expect_lifecycle(
     if allowed.contains(&record.lifecycle) {
         Ok(())
     } else {
-        Err(StoreError::WrongLifecycle { uid: record.uid.clone(), actual: record.lifecycle, expected })
+        Err(StoreError::WrongLifecycle {
+            uid: record.uid.clone(),
+            actual: record.lifecycle,
+            expected,
+        })
     }
 }
 
@@ -257,7 +282,11 @@ fn expect_revision(record: &ObjectRecord, expected: u64) -> StoreResult<()> {
     if record.revision == expected {
         Ok(())
     } else {
-        Err(StoreError::Conflict { uid: record.uid.clone(), expected, actual: record.revision })
+        Err(StoreError::Conflict {
+            uid: record.uid.clone(),
+            expected,
+            actual: record.revision,
+        })
     }
 }
 
@@ -307,7 +336,11 @@ impl Store for SledStore {
         keys: IndexKeys,
     ) -> StoreResult<ObjectRecord> {
         self.mutate(uid, |record| {
-            expect_lifecycle(record, &[Lifecycle::Committed, Lifecycle::Destroyed], "Committed or Destroyed")?;
+            expect_lifecycle(
+                record,
+                &[Lifecycle::Committed, Lifecycle::Destroyed],
+                "Committed or Destroyed",
+            )?;
             expect_revision(record, expected_revision)?;
             record.attributes = attributes;
             record.keys = keys;
@@ -366,7 +399,9 @@ impl Store for SledStore {
 
     fn delete(&self, uid: &str) -> StoreResult<()> {
         let _guard = self.lock(uid);
-        let old = self.read(uid)?.ok_or_else(|| StoreError::NotFound(uid.to_owned()))?;
+        let old = self
+            .read(uid)?
+            .ok_or_else(|| StoreError::NotFound(uid.to_owned()))?;
         self.write_change(Some(&old), None)
     }
 
@@ -395,7 +430,9 @@ impl Store for SledStore {
             }
         }
         let candidates = candidates.unwrap_or_default();
-        let end = query.maximum.map_or(usize::MAX, |max| query.offset.saturating_add(max));
+        let end = query
+            .maximum
+            .map_or(usize::MAX, |max| query.offset.saturating_add(max));
         let mut located = Located::default();
         if index_only {
             located.matched = candidates.len();
@@ -407,7 +444,9 @@ impl Store for SledStore {
         for (seq, uid) in candidates.iter().rev() {
             let uid = uid_string(uid)?;
             // A record deleted since the scan is simply not a match.
-            let Some(record) = self.read(&uid)? else { continue };
+            let Some(record) = self.read(&uid)? else {
+                continue;
+            };
             let passes = record.created_seq == *seq
                 && matches(&record, query)
                 && refine.map_or(true, |refine| refine(&record));
@@ -422,7 +461,9 @@ impl Store for SledStore {
     }
 
     fn list_incomplete(&self) -> StoreResult<Vec<ObjectRecord>> {
-        let scan = self.tree.scan_prefix(KeyBuf::index(Kind::Incomplete).prefix());
+        let scan = self
+            .tree
+            .scan_prefix(KeyBuf::index(Kind::Incomplete).prefix());
         let mut by_seq = BTreeMap::new();
         for item in scan {
             let (key, uid) = item?;
@@ -440,27 +481,42 @@ impl Store for SledStore {
     }
 
     fn uid_for_hsm_object(&self, hsm: &HsmRef) -> StoreResult<Option<String>> {
-        self.tree.get(keys::hsm_key(hsm.kind, &hsm.id))?.as_ref().map(uid_string).transpose()
+        self.tree
+            .get(keys::hsm_key(hsm.kind, &hsm.id))?
+            .as_ref()
+            .map(uid_string)
+            .transpose()
     }
 
     fn grant(&self, uid: &str, identity: &str, operations: &[u32]) -> StoreResult<ObjectRecord> {
         self.mutate(uid, |record| {
-            expect_lifecycle(record, &[Lifecycle::Committed, Lifecycle::Destroyed], "Committed or Destroyed")?;
+            expect_lifecycle(
+                record,
+                &[Lifecycle::Committed, Lifecycle::Destroyed],
+                "Committed or Destroyed",
+            )?;
             if operations.is_empty() {
                 return Ok(());
             }
-            let position = match record.grants.binary_search_by(|g| g.identity.as_str().cmp(identity)) {
+            let position = match record
+                .grants
+                .binary_search_by(|g| g.identity.as_str().cmp(identity))
+            {
                 Ok(position) => position,
                 Err(position) => {
                     record.grants.insert(
                         position,
-                        Grant { identity: identity.to_owned(), operations: Vec::new() },
+                        Grant {
+                            identity: identity.to_owned(),
+                            operations: Vec::new(),
+                        },
                     );
                     position
                 }
             };
             if let Some(grant) = record.grants.get_mut(position) {
-                let merged: BTreeSet<u32> = grant.operations.iter().chain(operations).copied().collect();
+                let merged: BTreeSet<u32> =
+                    grant.operations.iter().chain(operations).copied().collect();
                 grant.operations = merged.into_iter().collect();
             }
             Ok(())
@@ -487,6 +543,9 @@ impl Store for SledStore {
     }
 
     fn grants_for(&self, uid: &str) -> StoreResult<Vec<Grant>> {
-        Ok(self.read(uid)?.ok_or_else(|| StoreError::NotFound(uid.to_owned()))?.grants)
+        Ok(self
+            .read(uid)?
+            .ok_or_else(|| StoreError::NotFound(uid.to_owned()))?
+            .grants)
     }
 }

@@ -16,8 +16,8 @@ impl ScratchDir {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .subsec_nanos();
-        let path = std::env::temp_dir()
-            .join(format!("kmipd-{label}-{}-{n}-{nanos}", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("kmipd-{label}-{}-{n}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&path).unwrap();
         Self(path)
     }
@@ -52,7 +52,9 @@ pub fn new_object(store: &dyn Store, owner: &str, keys: IndexKeys) -> NewObject 
 
 /// Create and commit an object; returns its UID.
 pub fn create(store: &dyn Store, owner: &str, keys: IndexKeys) -> String {
-    let record = store.create_pending(new_object(store, owner, keys)).unwrap();
+    let record = store
+        .create_pending(new_object(store, owner, keys))
+        .unwrap();
     store.commit(&record.uid).unwrap();
     record.uid
 }
