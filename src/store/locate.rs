@@ -3,19 +3,34 @@
 use super::keys::{storage_byte, KeyBuf, Kind};
 use super::{LocateQuery, ObjectRecord, StorageStatus};
 
-/// One index-served filter: the union of these key ranges (inclusive bounds) holds exactly
-/// the entries of the objects that pass it.
+/// One index-served filter: the union of `ranges` (inclusive bounds) holds exactly the
+/// entries of the objects that pass it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct IndexScan {
     /// Inclusive `(low, high)` key bounds.
     pub(super) ranges: Vec<(Vec<u8>, Vec<u8>)>,
+    /// When the filter is a union of exact prefixes: an object passes iff some
+    /// `prefix ‖ created_seq` key exists, a point lookup. `None` when only the record can tell
+    /// (date ranges, a term without value).
+    pub(super) prefixes: Option<Vec<Vec<u8>>>,
 }
 
 impl IndexScan {
+    fn prefixes(prefixes: Vec<Vec<u8>>) -> Self {
+        Self {
+            ranges: prefixes.iter().cloned().map(prefix_bounds).collect(),
+            prefixes: Some(prefixes),
+        }
+    }
+
     fn prefix(prefix: Vec<u8>) -> Self {
-        let (low, high) = prefix_bounds(prefix);
+        Self::prefixes(vec![prefix])
+    }
+
+    fn range(low: Vec<u8>, high: Vec<u8>) -> Self {
         Self {
             ranges: vec![(low, high)],
+            prefixes: None,
         }
     }
 }
@@ -69,9 +84,7 @@ pub(super) fn plan(query: &LocateQuery) -> Plan {
                 let prefix = key.prefix();
                 let mut high = prefix.clone();
                 high.extend_from_slice(&[0xff; 13]);
-                scans.push(IndexScan {
-                    ranges: vec![(prefix, high)],
-                });
+                scans.push(IndexScan::range(prefix, high));
             }
         }
     }
@@ -84,9 +97,7 @@ pub(super) fn plan(query: &LocateQuery) -> Plan {
         let base = KeyBuf::index(Kind::Date).u32(range.attribute);
         let low = base.clone().i64(range.from).entry(0);
         let high = base.i64(range.to).entry(u64::MAX);
-        scans.push(IndexScan {
-            ranges: vec![(low, high)],
-        });
+        scans.push(IndexScan::range(low, high));
     }
     if let Some(identity) = &query.visible_to {
         scans.push(IndexScan::prefix(
@@ -115,7 +126,7 @@ pub(super) fn plan(query: &LocateQuery) -> Plan {
             KeyBuf::index(Kind::ObjectType).u32(object_type).prefix(),
         ));
     }
-    let storage_ranges = [
+    let storage_prefixes = [
         StorageStatus::Online,
         StorageStatus::Archived,
         StorageStatus::Destroyed,
@@ -123,16 +134,12 @@ pub(super) fn plan(query: &LocateQuery) -> Plan {
     .into_iter()
     .filter(|status| query.storage.includes(*status))
     .map(|status| {
-        prefix_bounds(
-            KeyBuf::index(Kind::Storage)
-                .byte(storage_byte(Some(status)))
-                .prefix(),
-        )
+        KeyBuf::index(Kind::Storage)
+            .byte(storage_byte(Some(status)))
+            .prefix()
     })
     .collect();
-    scans.push(IndexScan {
-        ranges: storage_ranges,
-    });
+    scans.push(IndexScan::prefixes(storage_prefixes));
     Plan { scans, complete }
 }
 

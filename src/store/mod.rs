@@ -343,6 +343,9 @@ pub struct LocateQuery {
     pub offset: usize,
     /// Matches to return at most (KMIP Maximum Items); `None` returns all.
     pub maximum: Option<usize>,
+    /// Count every match (KMIP Located Items) even past `offset + maximum`; without it the
+    /// search stops once the page is full, which keeps broad searches cheap.
+    pub count_total: bool,
 }
 
 /// Result of a Locate.
@@ -350,8 +353,9 @@ pub struct LocateQuery {
 pub struct Located {
     /// The page of matching UIDs, newest object first.
     pub uids: Vec<String>,
-    /// How many objects matched in all (KMIP Located Items), before offset and maximum.
-    pub matched: usize,
+    /// How many objects matched in all (KMIP Located Items), before offset and maximum;
+    /// `None` when the search stopped early (see [`LocateQuery::count_total`]).
+    pub matched: Option<usize>,
 }
 
 /// Errors of the store.
@@ -458,7 +462,10 @@ pub trait Store: Send + Sync {
     /// Find objects matching every filter of `query` and, if given, the `refine` predicate
     /// (for filters the store does not model, such as Usage Limits). Candidates come from the
     /// indexes; the result is in descending creation order (newest first), then `offset` and
-    /// `maximum` are applied. Pending records are never returned.
+    /// `maximum` are applied. Pending records are never returned. The cost is proportional to
+    /// the candidates examined: a selective filter (a name) answers in microseconds at any
+    /// store size; a broad one stops after `offset + maximum` matches unless
+    /// `count_total` is set.
     fn locate_refined(
         &self,
         query: &LocateQuery,

@@ -23,13 +23,9 @@ const STORE_FORMAT: &[u8] = b"kmipd-store-1";
 const TREE_NAME: &[u8] = b"kmipd";
 /// Read-modify-write lock stripes (by UID hash).
 const STRIPES: usize = 64;
-/// Once the candidates are this few, checking their records beats scanning further indexes.
-const FEW_CANDIDATES: usize = 32;
-/// An index scan stops (and its filter is checked on the records instead) once it holds
-/// this many times more entries than the current candidates.
-const SCAN_FACTOR: usize = 4;
-/// ... but a scan may always read at least this many entries.
-const MIN_SCAN_CAP: usize = 256;
+/// An index scan with at most this many entries is read into memory to drive a Locate;
+/// otherwise the first scan of the plan is streamed newest first.
+const DRIVER_CAP: usize = 512;
 
 /// How to open a [`SledStore`].
 #[derive(Clone, Debug)]
@@ -227,9 +223,7 @@ impl SledStore {
         let mut found = BTreeMap::new();
         for (low, high) in &scan.ranges {
             for item in self.tree.range(low.as_slice()..=high.as_slice()) {
-                let (key, uid) = item?;
-                let seq = seq_of_entry(&key)
-                    .ok_or_else(|| StoreError::Corrupt("index key without sequence".into()))?;
+                let (seq, uid) = index_item(item)?;
                 found.insert(seq, uid);
                 if found.len() > cap {
                     return Ok(None);
@@ -238,6 +232,67 @@ impl SledStore {
         }
         Ok(Some(found))
     }
+
+    /// The entries of one index scan, newest first, without reading them all.
+    fn descending(&self, scan: &IndexScan) -> StoreResult<Descending> {
+        let mut iters = Vec::with_capacity(scan.ranges.len());
+        let mut heads = Vec::with_capacity(scan.ranges.len());
+        for (low, high) in &scan.ranges {
+            let mut iter = self.tree.range(low.as_slice()..=high.as_slice()).rev();
+            heads.push(iter.next().map(index_item).transpose()?);
+            iters.push(iter);
+        }
+        Ok(Descending { iters, heads })
+    }
+
+    /// Whether the object created at `seq` has an entry under one of `prefixes`.
+    fn has_entry(&self, prefixes: &[Vec<u8>], seq: u64) -> StoreResult<bool> {
+        for prefix in prefixes {
+            let mut key = Vec::with_capacity(prefix.len() + 8);
+            key.extend_from_slice(prefix);
+            key.extend_from_slice(&seq.to_be_bytes());
+            if self.tree.contains_key(key)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// Merges the reversed ranges of one index scan into one newest-first stream.
+struct Descending {
+    iters: Vec<std::iter::Rev<sled::Iter>>,
+    /// The next (largest remaining) entry of each range.
+    heads: Vec<Option<(u64, IVec)>>,
+}
+
+impl Iterator for Descending {
+    type Item = StoreResult<(u64, IVec)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (index, _) = self
+            .heads
+            .iter()
+            .enumerate()
+            .filter_map(|(i, head)| head.as_ref().map(|(seq, _)| (i, *seq)))
+            .max_by_key(|(_, seq)| *seq)?;
+        let entry = self.heads.get_mut(index)?.take()?;
+        if let (Some(iter), Some(head)) = (self.iters.get_mut(index), self.heads.get_mut(index)) {
+            match iter.next().map(index_item).transpose() {
+                Ok(next) => *head = next,
+                Err(error) => return Some(Err(error)),
+            }
+        }
+        Some(Ok(entry))
+    }
+}
+
+/// An index entry as creation sequence and UID.
+fn index_item(item: sled::Result<(IVec, IVec)>) -> StoreResult<(u64, IVec)> {
+    let (key, uid) = item?;
+    let seq = seq_of_entry(&key)
+        .ok_or_else(|| StoreError::Corrupt("index key without sequence".into()))?;
+    Ok((seq, uid))
 }
 
 fn encode_record(record: &ObjectRecord) -> StoreResult<Vec<u8>> {
@@ -411,52 +466,73 @@ impl Store for SledStore {
         refine: Option<&dyn Fn(&ObjectRecord) -> bool>,
     ) -> StoreResult<Located> {
         let plan = plan(query);
-        // Index-only answers are possible when every filter was intersected through its index.
-        let mut index_only = plan.complete && refine.is_none();
-        let mut candidates: Option<BTreeMap<u64, IVec>> = None;
-        for scan in &plan.scans {
-            let cap = match &candidates {
-                Some(current) if current.len() <= FEW_CANDIDATES => {
-                    index_only = false;
-                    break;
-                }
-                Some(current) => current.len().saturating_mul(SCAN_FACTOR).max(MIN_SCAN_CAP),
-                None => usize::MAX,
-            };
-            match (self.collect(scan, cap)?, candidates.as_mut()) {
-                (Some(found), Some(current)) => current.retain(|seq, _| found.contains_key(seq)),
-                (Some(found), None) => candidates = Some(found),
-                (None, _) => index_only = false,
+        // The driver supplies candidates newest first: the first scan small enough to read
+        // whole (a name, usually), else the first scan streamed. Every other filter is checked
+        // per candidate, by an index point lookup where it can be, else on the record.
+        let mut driver = None;
+        for (index, scan) in plan.scans.iter().enumerate() {
+            if let Some(found) = self.collect(scan, DRIVER_CAP)? {
+                driver = Some((index, found));
+                break;
             }
         }
-        let candidates = candidates.unwrap_or_default();
+        let (driver_index, candidates): (usize, Box<dyn Iterator<Item = _>>) = match driver {
+            Some((index, found)) => (index, Box::new(found.into_iter().rev().map(Ok))),
+            None => match plan.scans.first() {
+                Some(scan) => (0, Box::new(self.descending(scan)?)),
+                None => return Ok(Located::default()),
+            },
+        };
+        let mut point_checks = Vec::new();
+        let mut record_check = !plan.complete || refine.is_some();
+        for (index, scan) in plan.scans.iter().enumerate() {
+            match &scan.prefixes {
+                _ if index == driver_index => {}
+                Some(prefixes) => point_checks.push(prefixes.as_slice()),
+                None => record_check = true,
+            }
+        }
         let end = query
             .maximum
             .map_or(usize::MAX, |max| query.offset.saturating_add(max));
         let mut located = Located::default();
-        if index_only {
-            located.matched = candidates.len();
-            for uid in candidates.values().rev().take(end).skip(query.offset) {
-                located.uids.push(uid_string(uid)?);
-            }
-            return Ok(located);
-        }
-        for (seq, uid) in candidates.iter().rev() {
-            let uid = uid_string(uid)?;
-            // A record deleted since the scan is simply not a match.
-            let Some(record) = self.read(&uid)? else {
-                continue;
-            };
-            let passes = record.created_seq == *seq
-                && matches(&record, query)
-                && refine.map_or(true, |refine| refine(&record));
-            if passes {
-                if located.matched >= query.offset && located.matched < end {
-                    located.uids.push(uid);
+        let mut matched = 0usize;
+        let mut exhausted = true;
+        for candidate in candidates {
+            let (seq, uid) = candidate?;
+            let mut passes = true;
+            for prefixes in &point_checks {
+                if !self.has_entry(prefixes, seq)? {
+                    passes = false;
+                    break;
                 }
-                located.matched += 1;
+            }
+            if !passes {
+                continue;
+            }
+            let uid = uid_string(&uid)?;
+            if record_check {
+                // A record deleted since the scan is simply not a match.
+                let Some(record) = self.read(&uid)? else {
+                    continue;
+                };
+                let passes = record.created_seq == seq
+                    && matches(&record, query)
+                    && refine.map_or(true, |refine| refine(&record));
+                if !passes {
+                    continue;
+                }
+            }
+            if matched >= query.offset && matched < end {
+                located.uids.push(uid);
+            }
+            matched += 1;
+            if matched >= end && !query.count_total {
+                exhausted = false;
+                break;
             }
         }
+        located.matched = exhausted.then_some(matched);
         Ok(located)
     }
 
@@ -466,9 +542,7 @@ impl Store for SledStore {
             .scan_prefix(KeyBuf::index(Kind::Incomplete).prefix());
         let mut by_seq = BTreeMap::new();
         for item in scan {
-            let (key, uid) = item?;
-            let seq = seq_of_entry(&key)
-                .ok_or_else(|| StoreError::Corrupt("index key without sequence".into()))?;
+            let (seq, uid) = index_item(item)?;
             by_seq.insert(seq, uid);
         }
         let mut records = Vec::with_capacity(by_seq.len());
