@@ -667,6 +667,39 @@ fn locate_agrees_with_brute_force() {
     for h in handles {
         h.join().unwrap();
     }
+    // Archive, destroy and share some, so that storage masks and grants take part.
+    let everything = StorageMask {
+        online: true,
+        archived: true,
+        destroyed: true,
+    };
+    let uids_all = store
+        .locate(&LocateQuery {
+            storage: everything,
+            ..LocateQuery::default()
+        })
+        .unwrap()
+        .uids;
+    for uid in &uids_all {
+        let record = store.get(uid).unwrap().unwrap();
+        match next() % 10 {
+            0 => {
+                store.set_archived(uid, true).unwrap();
+            }
+            1 => {
+                let form = DestroyedForm {
+                    attributes: Vec::new(),
+                    keys: record.keys.clone(),
+                };
+                store.mark_destroying(uid, record.revision, form).unwrap();
+                store.mark_destroyed(uid).unwrap();
+            }
+            2 => {
+                store.grant(uid, "bob", &[1]).unwrap();
+            }
+            _ => {}
+        }
+    }
     let all_mask = StorageMask {
         online: true,
         archived: true,
@@ -710,6 +743,13 @@ fn locate_agrees_with_brute_force() {
         if next() % 3 == 0 {
             query.visible_to = Some("bob".into());
         }
+        if next() % 3 == 0 {
+            query.storage = StorageMask {
+                online: next() % 2 == 0,
+                archived: next() % 2 == 0,
+                destroyed: next() % 2 == 0,
+            };
+        }
         if next() % 2 == 0 {
             query.offset = (next() % 20) as usize;
             query.maximum = Some((next() % 50) as usize);
@@ -733,7 +773,11 @@ fn locate_agrees_with_brute_force() {
                         .date_ranges
                         .iter()
                         .all(|d| (d.from..=d.to).contains(&k.dates[0].seconds))
-                    && query.visible_to.as_deref().map_or(true, |v| r.owner == v)
+                    && query.visible_to.as_deref().map_or(true, |v| {
+                        r.owner == v || r.grants.iter().any(|g| g.identity == v)
+                    })
+                    && r.storage_status()
+                        .is_some_and(|status| query.storage.includes(status))
             })
             .map(|r| r.uid.clone())
             .collect();

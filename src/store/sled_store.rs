@@ -23,10 +23,6 @@ const STORE_FORMAT: &[u8] = b"kmipd-store-1";
 const TREE_NAME: &[u8] = b"kmipd";
 /// Read-modify-write lock stripes (by UID hash).
 const STRIPES: usize = 64;
-/// An index scan with at most this many entries is read into memory to drive a Locate;
-/// otherwise the first scan of the plan is streamed newest first.
-const DRIVER_CAP: usize = 512;
-
 /// How to open a [`SledStore`].
 #[derive(Clone, Debug)]
 pub struct SledStoreConfig {
@@ -217,23 +213,8 @@ impl SledStore {
         Ok(new)
     }
 
-    /// The entries of one index scan as creation sequence → UID, or `None` once more than
-    /// `cap` distinct objects were seen.
-    fn collect(&self, scan: &IndexScan, cap: usize) -> StoreResult<Option<BTreeMap<u64, IVec>>> {
-        let mut found = BTreeMap::new();
-        for (low, high) in &scan.ranges {
-            for item in self.tree.range(low.as_slice()..=high.as_slice()) {
-                let (seq, uid) = index_item(item)?;
-                found.insert(seq, uid);
-                if found.len() > cap {
-                    return Ok(None);
-                }
-            }
-        }
-        Ok(Some(found))
-    }
-
-    /// The entries of one index scan, newest first, without reading them all.
+    /// The entries of an exact-prefix index scan, newest first, without reading them all
+    /// (under one prefix, entries are in creation order).
     fn descending(&self, scan: &IndexScan) -> StoreResult<Descending> {
         let mut iters = Vec::with_capacity(scan.ranges.len());
         let mut heads = Vec::with_capacity(scan.ranges.len());
@@ -466,28 +447,30 @@ impl Store for SledStore {
         refine: Option<&dyn Fn(&ObjectRecord) -> bool>,
     ) -> StoreResult<Located> {
         let plan = plan(query);
-        // The driver supplies candidates newest first: the first scan small enough to read
-        // whole (a name, usually), else the first scan streamed. Every other filter is checked
-        // per candidate, by an index point lookup where it can be, else on the record.
-        let mut driver = None;
-        for (index, scan) in plan.scans.iter().enumerate() {
-            if let Some(found) = self.collect(scan, DRIVER_CAP)? {
-                driver = Some((index, found));
-                break;
-            }
-        }
-        let (driver_index, candidates): (usize, Box<dyn Iterator<Item = _>>) = match driver {
-            Some((index, found)) => (index, Box::new(found.into_iter().rev().map(Ok))),
-            None => match plan.scans.first() {
-                Some(scan) => (0, Box::new(self.descending(scan)?)),
-                None => return Ok(Located::default()),
-            },
+        // The first scan of the plan (the most selective guess: a name, usually) drives,
+        // streamed newest first; every other filter is checked per candidate, by an index
+        // point lookup where it can be, else on the record.
+        let Some(driver) = plan.scans.first() else {
+            return Ok(Located::default());
         };
+        let candidates: Box<dyn Iterator<Item = StoreResult<(u64, IVec)>>> =
+            if driver.prefixes.is_some() {
+                Box::new(self.descending(driver)?)
+            } else {
+                // A range (dates) orders its entries by value: sort them by age first.
+                let mut by_seq = BTreeMap::new();
+                for (low, high) in &driver.ranges {
+                    for item in self.tree.range(low.as_slice()..=high.as_slice()) {
+                        let (seq, uid) = index_item(item)?;
+                        by_seq.insert(seq, uid);
+                    }
+                }
+                Box::new(by_seq.into_iter().rev().map(Ok))
+            };
         let mut point_checks = Vec::new();
         let mut record_check = !plan.complete || refine.is_some();
-        for (index, scan) in plan.scans.iter().enumerate() {
+        for scan in plan.scans.iter().skip(1) {
             match &scan.prefixes {
-                _ if index == driver_index => {}
                 Some(prefixes) => point_checks.push(prefixes.as_slice()),
                 None => record_check = true,
             }
