@@ -105,6 +105,17 @@ fn create_commit_get_and_lifecycle_errors() {
         Some(uid.clone())
     );
 
+    // One HSM object, one record: HSMs accept duplicate CKA_IDs, the store does not.
+    let mut twin = new_object(&store, "alice", aes("twin"));
+    twin.hsm = Some(HsmRef {
+        kind: 4,
+        id: b"id-1".to_vec(),
+    });
+    assert!(matches!(
+        store.create_pending(twin),
+        Err(StoreError::HsmObjectClaimed { owner, .. }) if owner == uid
+    ));
+
     let committed = store.commit(&uid).unwrap();
     assert_eq!(committed.lifecycle, Lifecycle::Committed);
     assert_eq!(committed.revision, 2);

@@ -367,6 +367,15 @@ pub enum StoreError {
     /// `create_pending` was given a UID that already has a record.
     #[error("an object with unique identifier {0:?} already exists")]
     AlreadyExists(String),
+    /// `create_pending` was given an HSM object that a live record already owns (HSMs
+    /// accept duplicate `CKA_ID`s; uniqueness is kmipd's job).
+    #[error("object {uid:?} refers to the HSM object of {owner:?}")]
+    HsmObjectClaimed {
+        /// The UID being created.
+        uid: String,
+        /// The UID of the record owning the HSM object.
+        owner: String,
+    },
     /// The call is not allowed in the record's current lifecycle.
     #[error("object {uid:?} is {actual:?}; this change needs it {expected}")]
     WrongLifecycle {
@@ -409,7 +418,8 @@ pub trait Store: Send + Sync {
     fn allocate_uid(&self) -> StoreResult<String>;
 
     /// Write a [`Lifecycle::Pending`] record; durable when this returns. Fails with
-    /// [`StoreError::AlreadyExists`] if the UID has a record.
+    /// [`StoreError::AlreadyExists`] if the UID has a record, and with
+    /// [`StoreError::HsmObjectClaimed`] if a live record owns the same HSM object.
     fn create_pending(&self, object: NewObject) -> StoreResult<ObjectRecord>;
 
     /// Pending → Committed, durably.

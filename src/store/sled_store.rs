@@ -51,6 +51,8 @@ pub struct SledStore {
     db: sled::Db,
     tree: sled::Tree,
     group: GroupCommit,
+    /// Serializes the uniqueness checks of `create_pending`.
+    creating: Mutex<()>,
     stripes: [Mutex<()>; STRIPES],
 }
 
@@ -104,6 +106,7 @@ impl SledStore {
             db,
             tree,
             group: GroupCommit::default(),
+            creating: Mutex::new(()),
             stripes,
         })
     }
@@ -160,6 +163,22 @@ impl SledStore {
         old: Option<&ObjectRecord>,
         new: Option<&ObjectRecord>,
     ) -> StoreResult<()> {
+        self.apply_change(old, new)?;
+        self.sync()
+    }
+
+    /// Return once everything written so far is durable (group commit).
+    fn sync(&self) -> StoreResult<()> {
+        self.group.sync(|| self.db.flush().map(drop))?;
+        Ok(())
+    }
+
+    /// Apply the change from `old` to `new` as one atomic batch, not yet durable.
+    fn apply_change(
+        &self,
+        old: Option<&ObjectRecord>,
+        new: Option<&ObjectRecord>,
+    ) -> StoreResult<()> {
         let mut batch = Batch::default();
         let old_entries = old.map(index_entries).unwrap_or_default();
         let new_entries = new.map(index_entries).unwrap_or_default();
@@ -191,7 +210,6 @@ impl SledStore {
             }
         }
         self.tree.apply_batch(batch)?;
-        self.group.sync(|| self.db.flush().map(drop))?;
         Ok(())
     }
 
@@ -334,9 +352,19 @@ impl Store for SledStore {
     }
 
     fn create_pending(&self, object: NewObject) -> StoreResult<ObjectRecord> {
-        let _guard = self.lock(&object.uid);
+        // Uniqueness of the UID and of the HSM object is checked and claimed under one lock;
+        // the flush happens outside it so that concurrent creations share it.
+        let creating = self.creating.lock().unwrap_or_else(PoisonError::into_inner);
         if self.tree.contains_key(record_key(&object.uid))? {
             return Err(StoreError::AlreadyExists(object.uid));
+        }
+        if let Some(hsm) = &object.hsm {
+            if let Some(owner) = self.uid_for_hsm_object(hsm)? {
+                return Err(StoreError::HsmObjectClaimed {
+                    uid: object.uid,
+                    owner,
+                });
+            }
         }
         let record = ObjectRecord {
             created_seq: self.db.generate_id()?,
@@ -352,7 +380,9 @@ impl Store for SledStore {
             grants: Vec::new(),
             destroyed_form: None,
         };
-        self.write_change(None, Some(&record))?;
+        self.apply_change(None, Some(&record))?;
+        drop(creating);
+        self.sync()?;
         Ok(record)
     }
 
