@@ -110,6 +110,50 @@ fn store_benches(c: &mut Criterion) {
         .collect();
     percentiles(&format!("open with {objects} objects"), opens);
 
+    // Durable create (pending + commit, two flushes) from one writer and from 16.
+    let scratch = bench_dir(objects).with_extension("writes");
+    let _ = std::fs::remove_dir_all(&scratch);
+    let writes = Arc::new(SledStore::open(&SledStoreConfig::new(&scratch)).unwrap());
+    let create = |store: &SledStore, i: usize| {
+        let started = Instant::now();
+        let object = NewObject {
+            uid: store.allocate_uid().unwrap(),
+            owner: owner(i),
+            attributes: vec![0x42; 300],
+            keys: keys(i),
+            ..NewObject::default()
+        };
+        let record = store.create_pending(object).unwrap();
+        store.commit(&record.uid).unwrap();
+        started.elapsed()
+    };
+    percentiles(
+        "create+commit, 1 writer",
+        (0..300).map(|i| create(&writes, i)).collect(),
+    );
+    let started = Instant::now();
+    let threads: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let writes = Arc::clone(&writes);
+            std::thread::spawn(move || {
+                (0..100)
+                    .map(|i| create(&writes, w * 100 + i))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let samples: Vec<Duration> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    eprintln!(
+        "create+commit, {WRITERS} writers: {:.0}/s",
+        samples.len() as f64 / started.elapsed().as_secs_f64()
+    );
+    percentiles(&format!("create+commit, {WRITERS} writers"), samples);
+    drop(writes);
+    let _ = std::fs::remove_dir_all(&scratch);
+
     let store = open(objects);
     let mut seed = 0x2545_F491_4F6C_DD1Du64;
     let mut pick = move || {

@@ -116,6 +116,16 @@ fn create_commit_get_and_lifecycle_errors() {
         Err(StoreError::HsmObjectClaimed { owner, .. }) if owner == uid
     ));
 
+    let claims = store.hsm_claims().unwrap();
+    assert_eq!(claims.len(), 1);
+    assert_eq!(
+        claims.get(&HsmRef {
+            kind: 4,
+            id: b"id-1".to_vec()
+        }),
+        Some(&uid)
+    );
+
     let committed = store.commit(&uid).unwrap();
     assert_eq!(committed.lifecycle, Lifecycle::Committed);
     assert_eq!(committed.revision, 2);
@@ -269,6 +279,7 @@ fn destroy_protocol_applies_the_destroyed_form() {
     assert_eq!(destroyed.destroyed_form, None);
     assert!(store.list_incomplete().unwrap().is_empty());
     assert_eq!(store.uid_for_hsm_object(&hsm).unwrap(), None);
+    assert!(store.hsm_claims().unwrap().is_empty());
     assert!(uids(&store, &by_name("doomed")).is_empty());
     let destroyed_mask = StorageMask {
         online: false,
@@ -832,4 +843,16 @@ fn everything_survives_reopen() {
     assert_eq!(incomplete.len(), 1);
     assert_eq!(incomplete[0].uid, pending);
     assert_consistent(&store);
+}
+
+#[test]
+fn temporary_stores_vanish_on_drop() {
+    let config = kmipd::store::SledStoreConfig::temporary();
+    let path = config.path.clone();
+    {
+        let store = SledStore::open(&config).unwrap();
+        create(&store, "alice", aes("tmp"));
+        assert_eq!(uids(&store, &by_name("tmp")).len(), 1);
+    }
+    assert!(!path.exists());
 }

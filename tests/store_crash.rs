@@ -305,7 +305,7 @@ fn acknowledged_writes_survive_sigkill() {
             .collect();
         let report = reconcile(&store, &FakeHsm { objects: live }).unwrap();
         assert!(
-            report.failures.is_empty() && report.strangers.is_empty(),
+            report.failures.is_empty() && report.strangers.is_empty() && report.missing.is_empty(),
             "{report:?}"
         );
         assert!(store.list_incomplete().unwrap().is_empty());

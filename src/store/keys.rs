@@ -14,7 +14,7 @@
 //! order is numeric order (date range scans rely on that). The trailing creation sequence
 //! orders each index's entries by age and makes every key unique.
 
-use super::{Lifecycle, ObjectRecord, StorageStatus};
+use super::{HsmRef, Lifecycle, ObjectRecord, StorageStatus};
 use std::collections::BTreeSet;
 
 /// Prefix of record keys.
@@ -157,6 +157,15 @@ pub(super) fn hsm_key(kind: u32, id: &[u8]) -> Vec<u8> {
     key
 }
 
+/// The HSM reference an HSM-reference key stands for.
+pub(super) fn hsm_ref_of_key(key: &[u8]) -> Option<HsmRef> {
+    let kind: [u8; 4] = key.get(1..5)?.try_into().ok()?;
+    Some(HsmRef {
+        kind: u32::from_be_bytes(kind),
+        id: key.get(5..)?.to_vec(),
+    })
+}
+
 /// Every index entry key a record has (each maps to the record's UID).
 pub(super) fn index_entries(record: &ObjectRecord) -> BTreeSet<Vec<u8>> {
     let seq = record.created_seq;
@@ -264,6 +273,14 @@ mod tests {
         let short = KeyBuf::index(Kind::Name).bytes(b"ab").prefix();
         let long = KeyBuf::index(Kind::Name).bytes(b"abc").entry(1);
         assert!(!long.starts_with(&short));
+    }
+
+    #[test]
+    fn hsm_keys_round_trip() {
+        let key = hsm_key(0x0102_0304, b"cka-id");
+        let hsm = hsm_ref_of_key(&key).unwrap();
+        assert_eq!((hsm.kind, hsm.id.as_slice()), (0x0102_0304, &b"cka-id"[..]));
+        assert_eq!(hsm_ref_of_key(b"h12"), None);
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //!   destroyed (if still there), then the record marked Destroyed.
 //!
 //! HSM objects in kmipd's namespace that no live record claims are reported as strangers, not
-//! destroyed: they may be another tool's, and key material is not deleted on a guess.
+//! destroyed: they may be another tool's, and key material is not deleted on a guess. Live
+//! records whose HSM object is absent are reported as missing.
 
 use super::{HsmRef, Lifecycle, Store, StoreError};
 use std::collections::BTreeSet;
@@ -44,6 +45,9 @@ pub struct ReconcileReport {
     pub destroyed: Vec<String>,
     /// HSM objects in kmipd's namespace that no live record claims.
     pub strangers: Vec<HsmRef>,
+    /// UIDs of live records whose HSM object is not on the token (deleted behind kmipd's
+    /// back, or a different token): their key material is unusable.
+    pub missing: Vec<String>,
     /// Records left unsettled.
     pub failures: Vec<ReconcileFailure>,
 }
@@ -59,8 +63,8 @@ pub enum ReconcileError {
     HsmList(Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// Settle every Pending and Destroying record and report strangers. Reads only the incomplete
-/// records and one index entry per HSM object, never the whole store.
+/// Settle every Pending and Destroying record and report strangers and missing objects.
+/// Reads the incomplete records and the HSM-reference index, never every record.
 pub fn reconcile<S, H>(store: &S, hsm: &H) -> Result<ReconcileReport, ReconcileError>
 where
     S: Store + ?Sized,
@@ -101,11 +105,17 @@ where
             Lifecycle::Committed | Lifecycle::Destroyed => {}
         }
     }
-    for object in present {
-        let claimed = store.uid_for_hsm_object(&object)?.is_some();
-        if !claimed {
-            report.strangers.push(object);
-        }
-    }
+    let claims = store.hsm_claims()?;
+    let unsettled: BTreeSet<&str> = report.failures.iter().map(|f| f.uid.as_str()).collect();
+    report.strangers = present
+        .iter()
+        .filter(|object| !claims.contains_key(*object))
+        .cloned()
+        .collect();
+    report.missing = claims
+        .into_iter()
+        .filter(|(object, uid)| !present.contains(object) && !unsettled.contains(uid.as_str()))
+        .map(|(_, uid)| uid)
+        .collect();
     Ok(report)
 }

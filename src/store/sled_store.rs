@@ -30,6 +30,8 @@ pub struct SledStoreConfig {
     pub path: PathBuf,
     /// sled's page cache size in bytes.
     pub cache_capacity_bytes: u64,
+    /// Delete the database when the store is dropped (for other layers' tests).
+    pub temporary: bool,
 }
 
 impl SledStoreConfig {
@@ -38,6 +40,19 @@ impl SledStoreConfig {
         Self {
             path: path.into(),
             cache_capacity_bytes: 256 * 1024 * 1024,
+            temporary: false,
+        }
+    }
+
+    /// A throw-away store in a fresh temporary directory, deleted on drop.
+    pub fn temporary() -> Self {
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("kmipd-store-{}-{n}", std::process::id()));
+        Self {
+            path,
+            cache_capacity_bytes: 16 * 1024 * 1024,
+            temporary: true,
         }
     }
 }
@@ -86,6 +101,7 @@ impl SledStore {
         let db = sled::Config::new()
             .path(&config.path)
             .cache_capacity(config.cache_capacity_bytes)
+            .temporary(config.temporary)
             .open()?;
         let tree = db.open_tree(TREE_NAME)?;
         match tree.get(FORMAT_KEY)? {
@@ -573,6 +589,17 @@ impl Store for SledStore {
             .as_ref()
             .map(uid_string)
             .transpose()
+    }
+
+    fn hsm_claims(&self) -> StoreResult<BTreeMap<HsmRef, String>> {
+        let mut claims = BTreeMap::new();
+        for item in self.tree.scan_prefix([keys::HSM]) {
+            let (key, uid) = item?;
+            let hsm = keys::hsm_ref_of_key(&key)
+                .ok_or_else(|| StoreError::Corrupt("short HSM reference key".into()))?;
+            claims.insert(hsm, uid_string(&uid)?);
+        }
+        Ok(claims)
     }
 
     fn grant(&self, uid: &str, identity: &str, operations: &[u32]) -> StoreResult<ObjectRecord> {
