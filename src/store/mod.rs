@@ -17,6 +17,27 @@
 //! Every mutating call returns only after the change is durable on disk (group commit: one
 //! `fsync` covers every caller that wrote before it started).
 //!
+//! ```text
+//! Create/Register: uid = allocate_uid(); create_pending(NewObject { uid, hsm: Some(ref), .. })
+//!                  → make the HSM object → commit(uid) → reply
+//!                  (HSM failure: delete(uid) → error reply)
+//! Destroy:         r = get(uid); mark_destroying(uid, r.revision, DestroyedForm { .. })
+//!                  → destroy the HSM object → mark_destroyed(uid) → reply
+//!                  (HSM failure: cancel_destroying(uid) → error reply)
+//! Attribute ops:   r = get(uid); update(uid, r.revision, attributes, keys); on Conflict, retry
+//! Start-up:        reconcile(&store, &hsm_inventory) → log the report
+//! ```
+//!
+//! # Locate
+//!
+//! A [`LocateQuery`] holds the filters in store terms; all given filters must match (AND).
+//! The first index in a fixed order of likely selectivity (names, link targets, terms, groups,
+//! dates, owner/grantee, algorithm, length, state, object type, storage status) drives the
+//! search, streamed newest first; every other filter is checked with an index point lookup,
+//! or on the record when no index can answer (usage mask, link type, date ranges not driving,
+//! the caller's `refine` predicate). With `maximum` set and `count_total` unset, the search
+//! stops when the page is full.
+//!
 //! # Threading
 //!
 //! [`Store`] is synchronous. Mutations block on `fsync` (milliseconds) and must be called from
