@@ -7,6 +7,7 @@
 //! r | uid                                  → record (format byte + postcard)
 //! x | kind | field bytes | created_seq(8)  → uid          (Locate indexes)
 //! h | hsm kind(4) | hsm id                 → uid          (live HSM objects)
+//! m/format                                 → store format marker
 //! ```
 //!
 //! Variable-length field values are length-prefixed, so one value's entries never share a

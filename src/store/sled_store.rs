@@ -23,6 +23,7 @@ const STORE_FORMAT: &[u8] = b"kmipd-store-1";
 const TREE_NAME: &[u8] = b"kmipd";
 /// Read-modify-write lock stripes (by UID hash).
 const STRIPES: usize = 64;
+
 /// How to open a [`SledStore`].
 #[derive(Clone, Debug)]
 pub struct SledStoreConfig {
