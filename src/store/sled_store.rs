@@ -185,7 +185,9 @@ impl SledStore {
         old: Option<&ObjectRecord>,
         new: Option<&ObjectRecord>,
     ) -> StoreResult<()> {
+        let writing = self.group.begin_write();
         self.apply_change(old, new)?;
+        drop(writing);
         self.sync()
     }
 
@@ -376,6 +378,7 @@ impl Store for SledStore {
     fn create_pending(&self, object: NewObject) -> StoreResult<ObjectRecord> {
         // Uniqueness of the UID and of the HSM object is checked and claimed under one lock;
         // the flush happens outside it so that concurrent creations share it.
+        let writing = self.group.begin_write();
         let creating = self.creating.lock().unwrap_or_else(PoisonError::into_inner);
         if self.tree.contains_key(record_key(&object.uid))? {
             return Err(StoreError::AlreadyExists(object.uid));
@@ -404,6 +407,7 @@ impl Store for SledStore {
         };
         self.apply_change(None, Some(&record))?;
         drop(creating);
+        drop(writing);
         self.sync()?;
         Ok(record)
     }
