@@ -9,6 +9,8 @@
 //! - [`ops`]: the batch processor, protocol-version negotiation and the KMIP operations.
 //! - [`hsm`]: the `Hsm` trait and its PKCS#11 implementation (session pool, templates,
 //!   profiles), KMIP-neutral.
+//! - [`store`]: the metadata store (object records, Locate indexes, grants) on sled, and the
+//!   start-up reconciler.
 //! - [`cli`]: the `kmipd` subcommands' logic, kept out of `main.rs` so that tests can call it.
 
 #![deny(unsafe_code)]
@@ -22,4 +24,5 @@ pub mod kmip;
 pub mod ops;
 pub mod pki;
 pub mod server;
+pub mod store;
 pub mod ttlv;

@@ -62,7 +62,7 @@ pub mod version;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::kmip::attributes::check_tags_in_version;
+use crate::kmip::attributes::check_in_version;
 use crate::kmip::codec::{DateTime, FromTtlv, Path, ToTtlv};
 use crate::kmip::enums::{self, BatchErrorContinuationOption, Operation, ResultReason, ResultStatus};
 use crate::kmip::message::{AsynchronousIndicator, RequestHeader, ResponseHeader};
@@ -381,7 +381,7 @@ impl Processor {
         };
         let refuse = |error: OpError| Some(Refusal { version, error });
         let raw_items = raw_items.map_err(refuse)?;
-        check_tags_in_version(header_item, version).map_err(|e| refuse(e.into()))?;
+        check_in_version(header_item, version).map_err(|e| refuse(e.into()))?;
         self.check_header(&header, raw_items.len()).map_err(refuse)?;
         let continuation = match header.batch_error_continuation_option {
             None => BatchErrorContinuationOption::Stop,
@@ -554,7 +554,7 @@ impl Processor {
             }
         }
         // A field the request's version does not define is an unknown field (1.4 §11.1).
-        check_tags_in_version(raw, version)?;
+        check_in_version(raw, version)?;
         let item = RequestBatchItem::from_ttlv_item(raw, &Path::root(Tag::BATCH_ITEM))?;
         if let Some(critical) = item.message_extensions.iter().find(|e| e.criticality_indicator) {
             return Err(OpError::UnknownMessageExtension { vendor: critical.vendor_identification.clone() });
