@@ -14,6 +14,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve KMIP over mutual TLS with the configuration in FILE.
+    Serve {
+        /// The configuration file (see deploy/kmipd.toml).
+        #[arg(long)]
+        config: std::path::PathBuf,
+    },
+    /// Quick start: a SoftHSM2 token, dev certificates and a store under --state-dir, then serve.
+    Dev(cli::serve::DevArgs),
     /// Convert KMIP messages between binary TTLV, hex, XML and JSON.
     #[command(subcommand)]
     Ttlv(TtlvCommand),
@@ -48,6 +56,8 @@ enum BenchCommand {
 
 fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Serve { config } => cli::serve::serve(&config)?,
+        Command::Dev(args) => cli::serve::dev(&args)?,
         Command::Ttlv(cmd) => {
             use cli::ttlv::Format;
             let (args, from, to) = match &cmd {

@@ -181,7 +181,9 @@ fn every_corpus_request_is_answered_cleanly() {
                     _ => format!("{:?}", item.result_reason),
                 };
                 *reasons.entry(key).or_default() += 1;
-                // Invalid Message/Field only where the model itself can't read the request.
+                // Invalid Message/Field only where the model itself can't read the request, or
+                // where the request carries a field its version lacks (the transcribed 1.0
+                // Notify/Put of TC_NP_2_12 sends 1.1's Fresh attribute).
                 let misread = matches!(
                     item.result_reason,
                     Some(
@@ -189,7 +191,7 @@ fn every_corpus_request_is_answered_cleanly() {
                             | kmipd::kmip::enums::ResultReason::InvalidMessage
                     )
                 );
-                if misread && readable {
+                if misread && readable && !name.ends_with("TC_NP_2_12_Notify_Put.xml") {
                     panic!("{name}: {item:?}");
                 }
             }

@@ -4,7 +4,7 @@
 
 mod ops_support;
 
-use kmipd::kmip::attributes::check_in_version;
+use kmipd::kmip::attributes::check_in_version as check_tags_in_version;
 use kmipd::kmip::enums::{Operation, QueryFunction, ResultReason, ResultStatus};
 use kmipd::kmip::objects::ProtocolVersion;
 use kmipd::kmip::ResponsePayload;
@@ -57,7 +57,7 @@ fn speak(major: u8, minor: u8) {
     }
     let bytes = request((major.into(), minor.into()), &Header::default(), items);
     let tree = exchange_tree(&p, &bytes);
-    check_in_version(&tree, version).unwrap_or_else(|e| panic!("{version}: {e}"));
+    check_tags_in_version(&tree, version).unwrap_or_else(|e| panic!("{version}: {e}"));
     check_in_version(&tree, version).unwrap_or_else(|e| panic!("{version}: {e}"));
     let r = kmipd::kmip::ResponseMessage::from_ttlv(&tree).unwrap();
     assert_eq!(version_of(&r), (major.into(), minor.into()));

@@ -782,11 +782,11 @@ fn locate_agrees_with_brute_force() {
             .filter(|r| {
                 let k = &r.keys;
                 query.names.iter().all(|n| k.names.contains(n))
-                    && query.object_type.map_or(true, |t| k.object_type == t)
-                    && query.state.map_or(true, |s| k.state == Some(s))
+                    && query.object_type.is_none_or(|t| k.object_type == t)
+                    && query.state.is_none_or(|s| k.state == Some(s))
                     && query
                         .cryptographic_algorithm
-                        .map_or(true, |a| k.cryptographic_algorithm == Some(a))
+                        .is_none_or(|a| k.cryptographic_algorithm == Some(a))
                     && query
                         .object_groups
                         .iter()
@@ -795,7 +795,7 @@ fn locate_agrees_with_brute_force() {
                         .date_ranges
                         .iter()
                         .all(|d| (d.from..=d.to).contains(&k.dates[0].seconds))
-                    && query.visible_to.as_deref().map_or(true, |v| {
+                    && query.visible_to.as_deref().is_none_or(|v| {
                         r.owner == v || r.grants.iter().any(|g| g.identity == v)
                     })
                     && r.storage_status()

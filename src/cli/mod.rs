@@ -1,4 +1,5 @@
 //! Logic of the `kmipd` subcommands, kept apart from `main.rs` so that tests can call it.
 
 pub mod hsm;
+pub mod serve;
 pub mod ttlv;

@@ -153,17 +153,17 @@ pub(super) fn matches(record: &ObjectRecord, query: &LocateQuery) -> bool {
         && query
             .visible_to
             .as_deref()
-            .map_or(true, |identity| record.is_visible_to(identity))
+            .is_none_or(|identity| record.is_visible_to(identity))
         && query.names.iter().all(|name| keys.names.contains(name))
-        && query.object_type.map_or(true, |t| keys.object_type == t)
-        && query.state.map_or(true, |s| keys.state == Some(s))
+        && query.object_type.is_none_or(|t| keys.object_type == t)
+        && query.state.is_none_or(|s| keys.state == Some(s))
         && query
             .cryptographic_algorithm
-            .map_or(true, |a| keys.cryptographic_algorithm == Some(a))
+            .is_none_or(|a| keys.cryptographic_algorithm == Some(a))
         && query
             .cryptographic_length
-            .map_or(true, |l| keys.cryptographic_length == Some(l))
-        && query.cryptographic_usage_mask.map_or(true, |wanted| {
+            .is_none_or(|l| keys.cryptographic_length == Some(l))
+        && query.cryptographic_usage_mask.is_none_or(|wanted| {
             keys.cryptographic_usage_mask
                 .is_some_and(|m| m & wanted == wanted)
         })
@@ -173,8 +173,8 @@ pub(super) fn matches(record: &ObjectRecord, query: &LocateQuery) -> bool {
             .all(|group| keys.object_groups.contains(group))
         && query.links.iter().all(|filter| {
             keys.links.iter().any(|link| {
-                filter.link_type.map_or(true, |t| link.link_type == t)
-                    && filter.target.as_deref().map_or(true, |t| link.target == t)
+                filter.link_type.is_none_or(|t| link.link_type == t)
+                    && filter.target.as_deref().is_none_or(|t| link.target == t)
             })
         })
         && query.date_ranges.iter().all(|range| {
@@ -185,7 +185,7 @@ pub(super) fn matches(record: &ObjectRecord, query: &LocateQuery) -> bool {
         && query.terms.iter().all(|filter| {
             keys.terms.iter().any(|term| {
                 term.attribute == filter.attribute
-                    && filter.value.as_ref().map_or(true, |v| &term.value == v)
+                    && filter.value.as_ref().is_none_or(|v| &term.value == v)
             })
         })
 }

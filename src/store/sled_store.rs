@@ -557,7 +557,7 @@ impl Store for SledStore {
                 };
                 let passes = record.created_seq == seq
                     && matches(&record, query)
-                    && refine.map_or(true, |refine| refine(&record));
+                    && refine.is_none_or(|refine| refine(&record));
                 if !passes {
                     continue;
                 }

@@ -1,0 +1,187 @@
+//! `kmipd serve` and `kmipd dev`: wire the configuration, the HSM, the metadata store and the
+//! operations layer to the mutual-TLS listener.
+//!
+//! `dev` is the one-command quick start: it prepares a private SoftHSM2 token, a dev PKI and
+//! a store under one state directory and then serves exactly as `serve` would. Running it
+//! again reuses the same state.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{AuditConfig, Config, HsmConfig, Limits, LogConfig};
+use crate::hsm::{self, Pkcs11Hsm, Profile};
+use crate::ops::{self, Processor, Reply, RequestContext};
+use crate::pki::DevPki;
+use crate::server::{self, HandlerOutcome, PeerInfo, RequestHandler, Server};
+use crate::store::{SledStore, SledStoreConfig};
+use crate::ttlv::DecodeLimits;
+
+/// What object operations act through: the HSM and the metadata store.
+pub struct Services {
+    /// The PKCS#11 token holding the key material.
+    pub hsm: Arc<Pkcs11Hsm>,
+    /// The KMIP metadata of every object.
+    pub store: Arc<SledStore>,
+}
+
+impl ops::Backend for Services {}
+
+/// Runs the operations layer for the listener, on blocking threads (PKCS#11 calls block).
+struct Handler {
+    processor: Arc<Processor>,
+}
+
+impl RequestHandler for Handler {
+    async fn handle(&self, peer: &PeerInfo, request: Vec<u8>) -> HandlerOutcome {
+        let processor = Arc::clone(&self.processor);
+        let ctx = RequestContext { client_identity: peer.identity.subject.clone(), connection_id: peer.connection_id };
+        let reply = tokio::task::spawn_blocking(move || processor.process(&ctx, &request)).await;
+        match reply {
+            Ok(Reply::Send(mut bytes)) => HandlerOutcome::Respond(std::mem::take(&mut *bytes)),
+            Ok(Reply::Close(_)) | Err(_) => HandlerOutcome::Close,
+        }
+    }
+}
+
+/// `kmipd serve --config FILE`.
+pub fn serve(config_path: &Path) -> Result<()> {
+    let config = Config::load(config_path).with_context(|| format!("loading {}", config_path.display()))?;
+    run(config, None)
+}
+
+/// Opens everything and serves until SIGINT/SIGTERM. `banner` is printed once listening.
+fn run(config: Config, banner: Option<&dyn Fn(SocketAddr)>) -> Result<()> {
+    let _log_guard = server::logging::init(&config.log, &config.audit).context("setting up logging")?;
+    let hsm = Arc::new(open_hsm(&config.hsm)?);
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+    let store = Arc::new(
+        SledStore::open(&SledStoreConfig::new(config.data_dir.join("store"))).context("opening the metadata store")?,
+    );
+    let limits = ops::Limits {
+        decode: DecodeLimits { max_bytes: config.limits.max_message_bytes, ..DecodeLimits::default() },
+        max_batch_items: config.limits.max_batch_items,
+        max_response_bytes: config.limits.max_response_bytes,
+    };
+    let processor = Arc::new(Processor::new(limits, Arc::new(Services { hsm, store })));
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    runtime.block_on(async {
+        let server = Server::from_config(&config, Arc::new(Handler { processor })).await?;
+        let addr = server.local_addr();
+        tracing::info!(%addr, "kmipd listening");
+        if let Some(banner) = banner {
+            banner(addr);
+        }
+        let shutdown = CancellationToken::new();
+        let trigger = shutdown.clone();
+        tokio::spawn(async move {
+            server::shutdown_signal().await;
+            trigger.cancel();
+        });
+        server.run(shutdown).await;
+        anyhow::Ok(())
+    })
+}
+
+fn open_hsm(config: &HsmConfig) -> Result<Pkcs11Hsm> {
+    let profile = Profile::load(&config.profile).with_context(|| format!("loading {}", config.profile.display()))?;
+    let pin = config.pin_source()?.map(|source| match source {
+        crate::config::PinSource::File(path) => hsm::PinSource::File(path),
+        crate::config::PinSource::Env(var) => hsm::PinSource::Env(var),
+    });
+    let hsm_config = hsm::HsmConfig {
+        module_path: config.module.clone(),
+        token_label: config.token_label.clone(),
+        pin,
+        ..hsm::HsmConfig::new(profile)
+    };
+    Pkcs11Hsm::open(hsm_config).context("opening the HSM token")
+}
+
+/// Arguments of `kmipd dev`.
+#[derive(Debug, clap::Args)]
+pub struct DevArgs {
+    /// Where the token, certificates and store live.
+    #[arg(long, default_value = "kmipd-dev")]
+    pub state_dir: PathBuf,
+    /// Address to serve on.
+    #[arg(long, default_value = "127.0.0.1:5696")]
+    pub listen: SocketAddr,
+}
+
+const SETUP_SCRIPT: &str = include_str!("../../softhsm/setup.sh");
+const CONF_TEMPLATE: &str = include_str!("../../softhsm/softhsm2.conf.in");
+const SOFTHSM_PROFILE: &str = include_str!("../../hsm-profiles/softhsm2.toml");
+/// Dev-only PINs: the dev token guards nothing of value and lives in the state directory.
+const DEV_SO_PIN: &str = "kmipd-dev-so";
+const DEV_USER_PIN: &str = "kmipd-dev-user";
+
+/// `kmipd dev`: SoftHSM2 token, dev certificates and store under `state_dir`, then serve.
+pub fn dev(args: &DevArgs) -> Result<()> {
+    let state = &args.state_dir;
+    let softhsm_dir = state.join("softhsm");
+    std::fs::create_dir_all(&softhsm_dir).with_context(|| format!("creating {}", softhsm_dir.display()))?;
+    let script = softhsm_dir.join("setup.sh");
+    std::fs::write(&script, SETUP_SCRIPT)?;
+    std::fs::write(softhsm_dir.join("softhsm2.conf.in"), CONF_TEMPLATE)?;
+    let profile = state.join("softhsm2.toml");
+    std::fs::write(&profile, SOFTHSM_PROFILE)?;
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg(&softhsm_dir)
+        .arg("kmipd")
+        .arg(DEV_SO_PIN)
+        .arg(DEV_USER_PIN)
+        .output()
+        .context("running softhsm/setup.sh")?;
+    if !out.status.success() {
+        bail!("SoftHSM2 setup failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    let conf = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    // SoftHSM reads this once, at C_Initialize; nothing else runs yet, so setting it is safe.
+    std::env::set_var("SOFTHSM2_CONF", &conf);
+    let pin_file = state.join("user.pin");
+    write_private(&pin_file, DEV_USER_PIN)?;
+    let pki = DevPki::ensure(&state.join("pki")).context("creating the dev PKI")?;
+    let config = Config {
+        listen: args.listen,
+        tls: pki.server_tls_config(),
+        hsm: HsmConfig { profile, module: None, token_label: None, pin_file: Some(pin_file), pin_env: None },
+        data_dir: state.join("data"),
+        limits: Limits::default(),
+        admin_identities: Vec::new(),
+        log: LogConfig::default(),
+        audit: AuditConfig::default(),
+    };
+    let banner = |addr: SocketAddr| print_banner(addr, &pki);
+    run(config, Some(&banner))
+}
+
+fn write_private(path: &Path, content: &str) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    f.write_all(content.as_bytes())?;
+    Ok(())
+}
+
+fn print_banner(addr: SocketAddr, pki: &DevPki) {
+    println!(
+        "kmipd dev is serving KMIP on {addr} (SoftHSM2 token \"kmipd\", Ctrl-C to stop)\n\
+         client certificate: {cert}\nclient key:         {key}\nCA:                 {ca}\n\n\
+         PyKMIP:\n  from kmip.pie.client import ProxyKmipClient\n  from kmip.core import enums\n  \
+         c = ProxyKmipClient(hostname=\"{host}\", port={port}, cert=\"{cert}\", key=\"{key}\", ca=\"{ca}\",\n      \
+         ssl_version=\"PROTOCOL_TLS\", kmip_version=enums.KMIPVersion.KMIP_1_2, config=\"kmipd-dev\")\n  \
+         c.open()",
+        host = addr.ip(),
+        port = addr.port(),
+        cert = pki.client_cert.display(),
+        key = pki.client_key.display(),
+        ca = pki.ca_cert.display(),
+    );
+}
