@@ -52,19 +52,6 @@ pub enum ReplayError {
     Mismatch { step: usize, mismatch: Mismatch },
 }
 
-impl ReplayError {
-    /// The 0-based step (request/response pair) at fault, if any.
-    pub fn step(&self) -> Option<usize> {
-        match self {
-            ReplayError::Io { .. } => None,
-            ReplayError::Xml { step, .. }
-            | ReplayError::Shape { step }
-            | ReplayError::Transport { step, .. }
-            | ReplayError::Mismatch { step, .. } => Some(*step),
-        }
-    }
-}
-
 /// The state of one test-case replay.
 #[derive(Debug, Clone)]
 pub struct Replay {

@@ -393,6 +393,7 @@ kmip_struct! {
 
 kmip_struct! {
     /// Query response.
+    #[derive(Default)]
     pub struct QueryResponse {
         /// Operations supported.
         operations: vec Operation = OPERATION,

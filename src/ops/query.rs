@@ -24,22 +24,7 @@ const VENDOR_IDENTIFICATION: &str = concat!("kmipd ", env!("CARGO_PKG_VERSION"))
 
 pub(super) fn run(cx: &OpContext<'_>, request: &QueryRequest) -> Result<Outcome, OpError> {
     let version = cx.version();
-    let mut response = QueryResponse {
-        operations: Vec::new(),
-        object_types: Vec::new(),
-        vendor_identification: None,
-        server_information: None,
-        application_namespaces: Vec::new(),
-        extension_information: Vec::new(),
-        attestation_types: Vec::new(),
-        rng_parameters: Vec::new(),
-        profile_information: Vec::new(),
-        validation_information: Vec::new(),
-        capability_information: Vec::new(),
-        client_registration_methods: Vec::new(),
-        defaults_information: None,
-        protection_storage_masks: None,
-    };
+    let mut response = QueryResponse::default();
     for function in &request.query_functions {
         match function {
             QueryFunction::QueryOperations => response.operations = operations(version),

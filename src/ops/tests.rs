@@ -58,16 +58,6 @@ impl Fake {
             }
             // A buggy operation: answers with a 1.3 structure whatever the version.
             RequestPayload::Query(_) => Ok(Outcome::reply(ResponsePayload::Query(Box::new(QueryResponse {
-                operations: Vec::new(),
-                object_types: Vec::new(),
-                vendor_identification: None,
-                server_information: None,
-                application_namespaces: Vec::new(),
-                extension_information: Vec::new(),
-                attestation_types: Vec::new(),
-                rng_parameters: Vec::new(),
-                profile_information: Vec::new(),
-                validation_information: Vec::new(),
                 capability_information: vec![CapabilityInformation {
                     streaming_capability: Some(false),
                     asynchronous_capability: None,
@@ -80,9 +70,7 @@ impl Fake {
                     rng_mode: None,
                     quantum_safe_capability: None,
                 }],
-                client_registration_methods: Vec::new(),
-                defaults_information: None,
-                protection_storage_masks: None,
+                ..QueryResponse::default()
             })))),
             RequestPayload::Check(_) => Err(OpError::InvalidField("policy says no".into())),
             RequestPayload::Destroy(_) if cx.batch.undo_requested() => {

@@ -165,34 +165,9 @@ impl BigInt {
         BigInt(v)
     }
 
-    /// Wraps an unsigned big-endian magnitude (an RSA modulus, say), adding a zero byte
-    /// in front when the top bit is set so that it stays positive.
-    pub fn from_unsigned_bytes(bytes: &[u8]) -> BigInt {
-        match bytes.first() {
-            Some(b) if b & 0x80 != 0 => {
-                let mut v = Vec::with_capacity(bytes.len() + 1);
-                v.push(0);
-                v.extend_from_slice(bytes);
-                BigInt::from_signed_bytes(&v)
-            }
-            _ => BigInt::from_signed_bytes(bytes),
-        }
-    }
-
     /// The wire bytes (a multiple of 8, two's complement).
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
-    }
-
-    /// The magnitude without leading zero bytes, for non-negative values.
-    pub fn to_unsigned_bytes(&self) -> Option<&[u8]> {
-        match self.0.first() {
-            Some(b) if b & 0x80 != 0 => None,
-            _ => {
-                let start = self.0.iter().position(|b| *b != 0).unwrap_or(self.0.len());
-                self.0.get(start..)
-            }
-        }
     }
 }
 

@@ -113,10 +113,9 @@ pub fn integer_to_text(ctx: NameContext<'_>, value: i32, separator: &str) -> Str
     if let Some(mask) = ctx.mask() {
         if value != 0 {
             let bits = value as u32;
-            let names: Vec<&str> = mask.values.iter().filter(|v| bits & v.value == v.value).map(|v| v.xml_name).collect();
-            let covered = mask.values.iter().filter(|v| bits & v.value == v.value).fold(0u32, |acc, v| acc | v.value);
-            if covered == bits {
-                return names.join(separator);
+            let set: Vec<_> = mask.values.iter().filter(|v| bits & v.value == v.value).collect();
+            if set.iter().fold(0u32, |acc, v| acc | v.value) == bits {
+                return set.iter().map(|v| v.xml_name).collect::<Vec<_>>().join(separator);
             }
         }
     }

@@ -198,8 +198,7 @@ fn read(text: &str, placeholders: &Placeholders, kmip_root: bool) -> Result<Vec<
                 if stack.len() >= MAX_DEPTH {
                     return Err(XmlError::TooDeep { line: line_of(text, offset), offset, limit: MAX_DEPTH });
                 }
-                let attribute_name = last_attribute_name(&stack);
-                let (tag, name, item) = element(&e, text, offset, placeholders, attribute_name.as_deref())?;
+                let (tag, name, item) = element(&e, text, offset, placeholders, last_attribute_name(&stack))?;
                 match item {
                     None => stack.push(Open { tag, name, children: Vec::new() }),
                     Some(item) => {
@@ -219,8 +218,7 @@ fn read(text: &str, placeholders: &Placeholders, kmip_root: bool) -> Result<Vec<
                 }
             }
             Event::Empty(e) => {
-                let attribute_name = last_attribute_name(&stack);
-                let (tag, _, item) = element(&e, text, offset, placeholders, attribute_name.as_deref())?;
+                let (tag, _, item) = element(&e, text, offset, placeholders, last_attribute_name(&stack))?;
                 push(&mut stack, &mut top, item.unwrap_or_else(|| Ttlv::structure(tag, Vec::new())));
             }
             Event::End(_) => match stack.pop() {
@@ -251,10 +249,10 @@ fn push(stack: &mut [Open], top: &mut Vec<Ttlv>, item: Ttlv) {
 }
 
 /// The text of the last `Attribute Name` among the open Structure's children so far.
-fn last_attribute_name(stack: &[Open]) -> Option<String> {
+fn last_attribute_name(stack: &[Open]) -> Option<&str> {
     let open = stack.last()?;
     open.children.iter().rev().find(|c| c.tag == Tag::ATTRIBUTE_NAME).and_then(|c| match &c.value {
-        Value::TextString(s) => Some(s.clone()),
+        Value::TextString(s) => Some(s.as_str()),
         _ => None,
     })
 }
@@ -325,7 +323,7 @@ fn element(
 }
 
 /// Parses a primitive value from its text form.
-pub(crate) fn value_from_text(ctx: NameContext<'_>, item_type: ItemType, raw: &str) -> Result<Value, TextError> {
+fn value_from_text(ctx: NameContext<'_>, item_type: ItemType, raw: &str) -> Result<Value, TextError> {
     Ok(match item_type {
         ItemType::Structure => Value::Structure(Vec::new()),
         ItemType::Integer => Value::Integer(text::integer_from_text(ctx, raw)?),
@@ -384,7 +382,7 @@ fn write_item(out: &mut String, item: &Ttlv, depth: usize, attribute_name: Optio
 }
 
 /// Renders a primitive value in text form (`separator` joins mask names).
-pub(crate) fn value_to_text(ctx: NameContext<'_>, value: &Value, separator: &str) -> String {
+fn value_to_text(ctx: NameContext<'_>, value: &Value, separator: &str) -> String {
     match value {
         Value::Structure(_) => String::new(),
         Value::Integer(v) => text::integer_to_text(ctx, *v, separator),
