@@ -91,6 +91,9 @@ pub struct Config {
     /// or, written `sha256:<hex>`, against its SHA-256 fingerprint.
     #[serde(default)]
     pub admin_identities: Vec<String>,
+    /// Rules for new objects.
+    #[serde(default)]
+    pub policy: PolicyConfig,
     /// Operational log settings.
     #[serde(default)]
     pub log: LogConfig,
@@ -105,6 +108,16 @@ fn default_listen() -> SocketAddr {
 
 fn default_data_dir() -> PathBuf {
     PathBuf::from("/var/lib/kmipd")
+}
+
+/// Rules applied to new objects.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyConfig {
+    /// Whether keys and secrets created or registered without Sensitive/Extractable
+    /// attributes can be read back with Get (the KMIP defaults). Off by default: such
+    /// material stays sensitive and unextractable inside the HSM unless the client asks.
+    pub extractable_by_default: bool,
 }
 
 /// TLS settings. Client certificates are always required.

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{AuditConfig, Config, HsmConfig, Limits, LogConfig};
+use crate::config::{AuditConfig, Config, HsmConfig, Limits, LogConfig, PolicyConfig};
 use crate::hsm::{self, Pkcs11Hsm, Profile};
 use crate::ops::{self, Processor, Reply, RequestContext};
 use crate::pki::DevPki;
@@ -27,19 +27,39 @@ pub struct Services {
     pub hsm: Arc<Pkcs11Hsm>,
     /// The KMIP metadata of every object.
     pub store: Arc<SledStore>,
+    /// Rules for new objects.
+    pub policy: ops::Policy,
 }
 
-impl ops::Backend for Services {}
+impl ops::Backend for Services {
+    fn hsm(&self) -> Option<&dyn hsm::Hsm> {
+        Some(&*self.hsm)
+    }
+
+    fn store(&self) -> Option<&dyn crate::store::Store> {
+        Some(&*self.store)
+    }
+
+    fn policy(&self) -> ops::Policy {
+        self.policy
+    }
+}
 
 /// Runs the operations layer for the listener, on blocking threads (PKCS#11 calls block).
 struct Handler {
     processor: Arc<Processor>,
+    /// Identities with rights over every object (`admin_identities`).
+    admins: Vec<String>,
 }
 
 impl RequestHandler for Handler {
     async fn handle(&self, peer: &PeerInfo, request: Vec<u8>) -> HandlerOutcome {
         let processor = Arc::clone(&self.processor);
-        let ctx = RequestContext { client_identity: peer.identity.subject.clone(), connection_id: peer.connection_id };
+        let ctx = RequestContext {
+            client_identity: peer.identity.subject.clone(),
+            connection_id: peer.connection_id,
+            is_admin: self.admins.iter().any(|entry| peer.identity.matches(entry)),
+        };
         let reply = tokio::task::spawn_blocking(move || processor.process(&ctx, &request)).await;
         match reply {
             Ok(Reply::Send(mut bytes)) => HandlerOutcome::Respond(std::mem::take(&mut *bytes)),
@@ -68,10 +88,11 @@ fn run(config: Config, banner: Option<&dyn Fn(SocketAddr)>) -> Result<()> {
         max_batch_items: config.limits.max_batch_items,
         max_response_bytes: config.limits.max_response_bytes,
     };
-    let processor = Arc::new(Processor::new(limits, Arc::new(Services { hsm, store })));
+    let policy = ops::Policy { extractable_by_default: config.policy.extractable_by_default };
+    let processor = Arc::new(Processor::new(limits, Arc::new(Services { hsm, store, policy })));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     runtime.block_on(async {
-        let server = Server::from_config(&config, Arc::new(Handler { processor })).await?;
+        let server = Server::from_config(&config, Arc::new(Handler { processor, admins: config.admin_identities.clone() })).await?;
         let addr = server.local_addr();
         tracing::info!(%addr, "kmipd listening");
         if let Some(banner) = banner {
@@ -155,6 +176,8 @@ pub fn dev(args: &DevArgs) -> Result<()> {
         data_dir: state.join("data"),
         limits: Limits::default(),
         admin_identities: Vec::new(),
+        // A dev server follows the KMIP defaults so that any client can read back what it stores.
+        policy: PolicyConfig { extractable_by_default: true },
         log: LogConfig::default(),
         audit: AuditConfig::default(),
     };

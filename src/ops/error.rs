@@ -22,11 +22,33 @@
 //! | `ResponseTooLarge`           | Response Too Large            | Response Too Large      |
 //! | `ServerLimitExceeded`        | Server Limit Exceeded         | General Failure         |
 //! | `Internal`                   | General Failure               | General Failure         |
+//! | `ObjectNotFound`             | Object Not Found              | Item Not Found          |
+//! | `PermissionDenied`           | Permission Denied             | Permission Denied       |
+//! | `WrongState`                 | Wrong Key Lifecycle State     | Permission Denied       |
+//! | `ObjectDestroyed`            | Object Destroyed              | Permission Denied       |
+//! | `ObjectArchived`             | Object Archived               | Object Archived         |
+//! | `AttributeReadOnly`          | Attribute Read Only           | Permission Denied       |
+//! | `AttributeSingleValued`      | Attribute Single Valued       | Invalid Field           |
+//! | `AttributeNotFound`          | Attribute Not Found           | Invalid Field           |
+//! | `NonUniqueName`              | Non Unique Name Attribute     | Invalid Field           |
+//! | `IndexOutOfBounds`           | Index Out of Bounds           | Index Out of Bounds     |
+//! | `InvalidObjectType`          | Invalid Object Type           | Invalid Field           |
+//! | `IncompatibleUsageMask`      | Incompatible Cryptographic Usage Mask | Invalid Field   |
+//! | `Sensitive`                  | Sensitive                     | Sensitive (1.4) / Permission Denied |
+//! | `NotExtractable`             | Not Extractable               | Not Extractable (1.4) / Permission Denied |
+//! | `CheckFailed`                | the reason it carries         | same, as the version allows |
+//! | `CryptographicFailure`       | Cryptographic Failure         | Cryptographic Failure   |
+//! | `Store`                      | General Failure               | General Failure         |
+//! | `Hsm` (not supported)        | Feature Not Supported         | Feature Not Supported   |
+//! | `Hsm` (invalid input)        | Invalid Field                 | Invalid Field           |
+//! | `Hsm` (sensitive)            | Sensitive                     | as `Sensitive`          |
+//! | `Hsm` (other)                | Cryptographic Failure         | Cryptographic Failure   |
 //!
 //! Object operations add their variants here, each with a row in this table.
 
 use thiserror::Error;
 
+use crate::hsm::ErrorClass;
 use crate::kmip::enums::{Operation, ResultReason};
 use crate::kmip::{KmipEnum, ModelError};
 use crate::ttlv::registry::Version;
@@ -91,6 +113,60 @@ pub enum OpError {
     /// A server-side fault (a bug or an unavailable dependency); the text says which.
     #[error("internal error: {0}")]
     Internal(String),
+    /// No object has this Unique Identifier (or it is pending creation).
+    #[error("object {0:?} not found")]
+    ObjectNotFound(String),
+    /// The client may not perform this operation on this object (owner, grants, admins).
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+    /// The object's State forbids the operation (e.g. Destroy of an Active key).
+    #[error("wrong key lifecycle state: {0}")]
+    WrongState(String),
+    /// The object was destroyed; only its metadata remains.
+    #[error("object {0:?} is destroyed")]
+    ObjectDestroyed(String),
+    /// The object is archived: Recover it first.
+    #[error("object {0:?} is archived")]
+    ObjectArchived(String),
+    /// The client may not set, change or delete this attribute.
+    #[error("attribute {0} is read-only")]
+    AttributeReadOnly(String),
+    /// The attribute already has its one permitted instance.
+    #[error("attribute {0} is single-valued and already present")]
+    AttributeSingleValued(String),
+    /// The attribute (or the instance named) is not present on the object.
+    #[error("attribute {0} not found")]
+    AttributeNotFound(String),
+    /// Another object already carries this Name.
+    #[error("name {0:?} is already used by another object")]
+    NonUniqueName(String),
+    /// An Attribute Index names an instance that does not exist.
+    #[error("attribute index out of bounds: {0}")]
+    IndexOutOfBounds(String),
+    /// The operation does not apply to this object type.
+    #[error("invalid object type: {0}")]
+    InvalidObjectType(String),
+    /// The object's Cryptographic Usage Mask does not allow the use asked for.
+    #[error("incompatible cryptographic usage mask: {0}")]
+    IncompatibleUsageMask(String),
+    /// The key material is sensitive and can't be returned in the clear.
+    #[error("object {0:?} is sensitive: its key material can't be returned in the clear")]
+    Sensitive(String),
+    /// The key material may not leave the HSM.
+    #[error("object {0:?} is not extractable")]
+    NotExtractable(String),
+    /// Check found the object unusable as asked; answered with this reason.
+    #[error("Check Failed")]
+    CheckFailed(ResultReason),
+    /// The HSM refused or failed the cryptographic operation.
+    #[error("cryptographic failure: {0}")]
+    CryptographicFailure(String),
+    /// The metadata store failed.
+    #[error("metadata store: {0}")]
+    Store(#[from] crate::store::StoreError),
+    /// The HSM refused or failed a call; the reason follows the failure's class.
+    #[error("HSM: {0}")]
+    Hsm(#[from] crate::hsm::HsmError),
 }
 
 impl OpError {
@@ -108,7 +184,31 @@ impl OpError {
             OpError::UnsupportedProtocolVersion { .. } => ResultReason::UnsupportedProtocolVersion,
             OpError::ResponseTooLarge { .. } => ResultReason::ResponseTooLarge,
             OpError::ServerLimitExceeded(_) => ResultReason::ServerLimitExceeded,
-            OpError::Internal(_) => ResultReason::GeneralFailure,
+            OpError::Internal(_) | OpError::Store(_) => ResultReason::GeneralFailure,
+            OpError::ObjectNotFound(_) => ResultReason::ObjectNotFound,
+            OpError::PermissionDenied(_) => ResultReason::PermissionDenied,
+            OpError::WrongState(_) => ResultReason::WrongKeyLifecycleState,
+            OpError::ObjectDestroyed(_) => ResultReason::ObjectDestroyed,
+            OpError::ObjectArchived(_) => ResultReason::ObjectArchived,
+            OpError::AttributeReadOnly(_) => ResultReason::AttributeReadOnly,
+            OpError::AttributeSingleValued(_) => ResultReason::AttributeSingleValued,
+            OpError::AttributeNotFound(_) => ResultReason::AttributeNotFound,
+            OpError::NonUniqueName(_) => ResultReason::NonUniqueNameAttribute,
+            OpError::IndexOutOfBounds(_) => ResultReason::IndexOutOfBounds,
+            OpError::InvalidObjectType(_) => ResultReason::InvalidObjectType,
+            OpError::IncompatibleUsageMask(_) => ResultReason::IncompatibleCryptographicUsageMask,
+            OpError::Sensitive(_) => ResultReason::Sensitive,
+            OpError::NotExtractable(_) => ResultReason::NotExtractable,
+            OpError::CheckFailed(reason) => *reason,
+            OpError::CryptographicFailure(_) => ResultReason::CryptographicFailure,
+            OpError::Hsm(e) => match e.class() {
+                ErrorClass::NotSupported => ResultReason::FeatureNotSupported,
+                ErrorClass::InvalidInput => ResultReason::InvalidField,
+                ErrorClass::Sensitive => ResultReason::Sensitive,
+                ErrorClass::NotFound | ErrorClass::Auth | ErrorClass::Device | ErrorClass::Other => {
+                    ResultReason::CryptographicFailure
+                }
+            },
         }
     }
 }
@@ -139,7 +239,11 @@ pub fn reason_in_version(reason: ResultReason, version: Version) -> ResultReason
         | ResultReason::InvalidAttribute
         | ResultReason::InvalidAttributeValue
         | ResultReason::InvalidDataType
-        | ResultReason::InvalidObjectType => ResultReason::InvalidField,
+        | ResultReason::InvalidObjectType
+        | ResultReason::AttributeSingleValued
+        | ResultReason::AttributeNotFound
+        | ResultReason::NonUniqueNameAttribute
+        | ResultReason::IncompatibleCryptographicUsageMask => ResultReason::InvalidField,
         ResultReason::UnknownMessageExtension => ResultReason::FeatureNotSupported,
         ResultReason::ObjectNotFound | ResultReason::WrappingObjectNotFound => ResultReason::ItemNotFound,
         ResultReason::WrongKeyLifecycleState

@@ -51,18 +51,33 @@
 //! processor sets the ID Placeholder from that payload; Query lists the operation
 //! automatically; object types go into `query::OBJECT_TYPES`.
 
+mod activate;
+mod add_attribute;
+mod archive;
 pub mod batch;
+mod check;
+mod create;
+mod delete_attribute;
+mod destroy;
 mod discover_versions;
 pub mod error;
 mod interop;
+mod get_attributes;
+mod locate;
 mod log;
+mod modify_attribute;
+mod object;
 mod query;
+mod revoke;
+mod set_attribute;
 pub mod version;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::hsm::Hsm;
 use crate::kmip::attributes::check_in_version;
+use crate::store::Store;
 use crate::kmip::codec::{DateTime, FromTtlv, Path, ToTtlv};
 use crate::kmip::enums::{self, BatchErrorContinuationOption, Operation, ResultReason, ResultStatus};
 use crate::kmip::message::{AsynchronousIndicator, RequestHeader, ResponseHeader};
@@ -78,12 +93,25 @@ pub use batch::BatchState;
 pub use error::{reason_in_version, OpError};
 use version::Negotiated;
 
-/// The handles object operations act through: the HSM and the metadata store.
-///
-/// **Extension point.** Empty until the HSM layer and the store have landed; each object
-/// operation adds the methods (or accessors to `hsm::Hsm` / `store::Store` trait objects)
-/// it needs here. The operations of this module need none.
-pub trait Backend: Send + Sync {}
+/// The handles object operations act through: the HSM, the metadata store and the server's
+/// policy. Object operations answer Operation Not Supported when either handle is absent,
+/// so a protocol-only processor (tests, [`NoBackend`]) still answers the rest.
+pub trait Backend: Send + Sync {
+    /// The HSM holding key material.
+    fn hsm(&self) -> Option<&dyn Hsm> {
+        None
+    }
+
+    /// The store holding every object's KMIP metadata.
+    fn store(&self) -> Option<&dyn Store> {
+        None
+    }
+
+    /// Server-wide rules for new objects.
+    fn policy(&self) -> Policy {
+        Policy::default()
+    }
+}
 
 /// A backend with nothing behind it, for a server that offers only the protocol-level
 /// operations (and for tests).
@@ -91,6 +119,17 @@ pub trait Backend: Send + Sync {}
 pub struct NoBackend;
 
 impl Backend for NoBackend {}
+
+/// Server-wide rules applied to new objects.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// Whether a symmetric key, private key or secret created or registered without
+    /// Sensitive / Extractable attributes may be returned by Get. `false` (the production
+    /// default, DESIGN.md invariant 1) keeps it sensitive and unextractable inside the HSM
+    /// unless the client asks otherwise; `true` follows the KMIP defaults (Sensitive false,
+    /// Extractable true), as `kmipd dev` and conformance runs need.
+    pub extractable_by_default: bool,
+}
 
 /// Bounds applied to every request.
 #[derive(Debug, Clone, Copy)]
@@ -121,6 +160,9 @@ pub struct RequestContext {
     pub client_identity: String,
     /// The server's identifier of the connection, for logs and audit.
     pub connection_id: u64,
+    /// Whether the identity is one of the configured admin identities: admins may act on
+    /// every object.
+    pub is_admin: bool,
 }
 
 /// What the connection does with a request's answer.
@@ -217,28 +259,28 @@ fn handler(operation: Operation) -> Option<Handler> {
         Operation::Query => Some(typed!(Query, query::run)),
         Operation::Interop => Some(typed!(Interop, interop::run)),
         Operation::Log => Some(typed!(Log, log::run)),
-        // Object operations: each gets its own file once the HSM layer and the store land.
-        Operation::Create
-        | Operation::CreateKeyPair
+        Operation::Create => Some(typed!(Create, create::run)),
+        Operation::Locate => Some(typed!(Locate, locate::run)),
+        Operation::Check => Some(typed!(Check, check::run)),
+        Operation::GetAttributes => Some(typed!(GetAttributes, get_attributes::get_attributes)),
+        Operation::GetAttributeList => Some(typed!(GetAttributeList, get_attributes::get_attribute_list)),
+        Operation::AddAttribute => Some(typed!(AddAttribute, add_attribute::run)),
+        Operation::ModifyAttribute => Some(typed!(ModifyAttribute, modify_attribute::run)),
+        Operation::DeleteAttribute => Some(typed!(DeleteAttribute, delete_attribute::run)),
+        Operation::SetAttribute => Some(typed!(SetAttribute, set_attribute::run)),
+        Operation::Activate => Some(typed!(Activate, activate::run)),
+        Operation::Revoke => Some(typed!(Revoke, revoke::run)),
+        Operation::Destroy => Some(typed!(Destroy, destroy::run)),
+        Operation::Archive => Some(typed!(Archive, archive::archive)),
+        Operation::Recover => Some(typed!(Recover, archive::recover)),
+        // Next: key material in and out, then the cryptographic services (issue 5).
+        Operation::CreateKeyPair
         | Operation::Register
+        | Operation::Get
         | Operation::ReKey
         | Operation::ReKeyKeyPair
         | Operation::DeriveKey
-        | Operation::Locate
-        | Operation::Check
-        | Operation::Get
-        | Operation::GetAttributes
-        | Operation::GetAttributeList
-        | Operation::AddAttribute
-        | Operation::ModifyAttribute
-        | Operation::DeleteAttribute
-        | Operation::SetAttribute
         | Operation::AdjustAttribute
-        | Operation::Activate
-        | Operation::Revoke
-        | Operation::Destroy
-        | Operation::Archive
-        | Operation::Recover
         | Operation::Encrypt
         | Operation::Decrypt
         | Operation::Sign

@@ -1,0 +1,88 @@
+//! Create (KMIP 1.4 §4.1, 2.1 §6.1.5): a symmetric key (AES, HMAC) or a secret, generated
+//! inside the HSM.
+
+use crate::hsm::{ObjectKind, SecretKeyAlgorithm, SecretKeySpec};
+use crate::kmip::attributes::Attribute;
+use crate::kmip::enums::{CryptographicAlgorithm, ObjectType, Operation};
+use crate::kmip::objects::UniqueIdentifier;
+use crate::kmip::payloads::{CreateRequest, CreateResponse};
+use crate::kmip::ResponsePayload;
+
+use super::object::{self, Creation};
+use super::{OpContext, OpError, Outcome};
+
+/// Length of a generated secret when the client gives none, in bits.
+const DEFAULT_SECRET_BITS: i32 = 256;
+
+pub(super) fn run(cx: &OpContext<'_>, request: &CreateRequest) -> Result<Outcome, OpError> {
+    let svc = object::services(cx, Operation::Create)?;
+    let mut attributes =
+        object::requested_attributes(request.template_attribute.as_ref(), request.attributes.as_ref());
+    object::check_client_attributes(&attributes)?;
+    object::check_names_unique(svc.store, &attributes.names(), None)?;
+    let spec = match request.object_type {
+        ObjectType::SymmetricKey => symmetric_spec(&attributes)?,
+        ObjectType::SecretData => {
+            let bits = object::algorithm_and_length(&attributes).1.unwrap_or(DEFAULT_SECRET_BITS);
+            attributes.set(Attribute::CryptographicLength(bits));
+            SecretKeySpec { algorithm: SecretKeyAlgorithm::GenericSecret, bits: bits_u32(bits)? }
+        }
+        other => {
+            return Err(OpError::InvalidObjectType(format!(
+                "Create makes symmetric keys and secret data, not {other:?} (use Create Key Pair or Register)"
+            )))
+        }
+    };
+    let protection = object::key_protection(&mut attributes, cx.backend.policy());
+    let now = object::now();
+    object::initial_state(&mut attributes, now);
+    let usage = object::key_usage(attributes.usage_mask());
+    let creation = Creation {
+        object_type: request.object_type,
+        attributes: attributes.clone(),
+        hsm_kind: Some(ObjectKind::SecretKey),
+        material: None,
+    };
+    let uid = object::create(cx, &svc, creation, |uid| {
+        let new = object::new_hsm_object(uid, &attributes, usage, protection);
+        Ok(svc.hsm.generate_secret_key(spec, &new)?)
+    })?;
+    Ok(Outcome::reply(ResponsePayload::Create(Box::new(CreateResponse {
+        object_type: request.object_type,
+        unique_identifier: UniqueIdentifier::Text(uid),
+        template_attribute: None,
+    }))))
+}
+
+/// The HSM key to generate for a Symmetric Key's Cryptographic Algorithm and Length.
+fn symmetric_spec(attributes: &object::AttributeSet) -> Result<SecretKeySpec, OpError> {
+    let (algorithm, length) = object::algorithm_and_length(attributes);
+    let algorithm = algorithm
+        .ok_or_else(|| OpError::InvalidField("a symmetric key needs a Cryptographic Algorithm".into()))?;
+    let bits = length.ok_or_else(|| OpError::InvalidField("a symmetric key needs a Cryptographic Length".into()))?;
+    let bits = bits_u32(bits)?;
+    let algorithm = match algorithm {
+        CryptographicAlgorithm::AES => {
+            if !matches!(bits, 128 | 192 | 256) {
+                return Err(OpError::InvalidField(format!("AES keys are 128, 192 or 256 bits, not {bits}")));
+            }
+            SecretKeyAlgorithm::Aes
+        }
+        CryptographicAlgorithm::HMAC_SHA1
+        | CryptographicAlgorithm::HMAC_SHA224
+        | CryptographicAlgorithm::HMAC_SHA256
+        | CryptographicAlgorithm::HMAC_SHA384
+        | CryptographicAlgorithm::HMAC_SHA512 => SecretKeyAlgorithm::GenericSecret,
+        other => {
+            return Err(OpError::FeatureNotSupported(format!("generating {other:?} keys")));
+        }
+    };
+    if algorithm == SecretKeyAlgorithm::GenericSecret && (bits % 8 != 0 || !(8..=4096).contains(&bits)) {
+        return Err(OpError::InvalidField(format!("HMAC keys are 8..=4096 bits in whole bytes, not {bits}")));
+    }
+    Ok(SecretKeySpec { algorithm, bits })
+}
+
+fn bits_u32(bits: i32) -> Result<u32, OpError> {
+    u32::try_from(bits).map_err(|_| OpError::InvalidField(format!("Cryptographic Length {bits} is negative")))
+}
