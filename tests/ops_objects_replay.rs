@@ -20,7 +20,42 @@ use kmipd::ttlv::binary::{self, DecodeLimits};
 use kmipd::ttlv::Ttlv;
 
 /// Cases that do not pass yet, with the reason.
-const KNOWN_FAILING: &[(&str, &str)] = &[];
+const KNOWN_FAILING: &[(&str, &str)] = &[
+    ("SKLC-M-1-14.xml", "Digest of a key generated inside the HSM: needs C_DigestKey through the Hsm trait (not wired yet)"),
+    ("SKLC-M-2-14.xml", "Digest of a key generated inside the HSM: needs C_DigestKey through the Hsm trait (not wired yet)"),
+    ("SKLC-M-3-14.xml", "Digest of a key generated inside the HSM: needs C_DigestKey through the Hsm trait (not wired yet)"),
+    ("SKLC-O-1-14.xml", "Digest of a key generated inside the HSM: needs C_DigestKey through the Hsm trait (not wired yet)"),
+    ("AKLC-M-1-14.xml", "Digest of a key generated inside the HSM: needs C_DigestKey through the Hsm trait (not wired yet)"),
+    ("AKLC-M-2-14.xml", "Digest of a key generated inside the HSM: needs C_DigestKey through the Hsm trait (not wired yet)"),
+    ("AKLC-M-3-14.xml", "Digest of a key generated inside the HSM: needs C_DigestKey through the Hsm trait (not wired yet)"),
+    ("AKLC-O-1-14.xml", "Digest of a key generated inside the HSM: needs C_DigestKey through the Hsm trait (not wired yet)"),
+    ("SKFF-M-4-14.xml", "DES3 keys: the HSM layer generates AES and HMAC keys only"),
+    ("SKFF-M-8-14.xml", "DES3 keys: the HSM layer generates AES and HMAC keys only"),
+    ("SKFF-M-12-14.xml", "DES3 keys: the HSM layer generates AES and HMAC keys only"),
+    ("SKFF-M-9-14.xml", "expects the reference server's own attributes (Lease Time, Random Number Generator ANSI X9.31) that kmipd does not invent"),
+    ("SKFF-M-10-14.xml", "expects the reference server's own attributes (Lease Time, Random Number Generator ANSI X9.31) that kmipd does not invent"),
+    ("SKFF-M-11-14.xml", "expects the reference server's own attributes (Lease Time, Random Number Generator ANSI X9.31) that kmipd does not invent"),
+    ("TL-M-3-14.xml", "expects the reference server's own attributes (Lease Time, Random Number Generator ANSI X9.31) that kmipd does not invent"),
+    ("SKLC-M-1-21.xml", "Digest of a key generated inside the HSM: needs C_DigestKey through the Hsm trait (not wired yet)"),
+    ("SKLC-M-2-21.xml", "Digest of a key generated inside the HSM: needs C_DigestKey through the Hsm trait (not wired yet)"),
+    ("SKLC-M-3-21.xml", "Digest of a key generated inside the HSM: needs C_DigestKey through the Hsm trait (not wired yet)"),
+    ("SKLC-O-1-21.xml", "Digest of a key generated inside the HSM: needs C_DigestKey through the Hsm trait (not wired yet)"),
+    ("AKLC-M-1-21.xml", "Digest of a key generated inside the HSM: needs C_DigestKey through the Hsm trait (not wired yet)"),
+    ("AKLC-M-2-21.xml", "Digest of a key generated inside the HSM: needs C_DigestKey through the Hsm trait (not wired yet)"),
+    ("AKLC-M-3-21.xml", "Digest of a key generated inside the HSM: needs C_DigestKey through the Hsm trait (not wired yet)"),
+    ("AKLC-O-1-21.xml", "Digest of a key generated inside the HSM: needs C_DigestKey through the Hsm trait (not wired yet)"),
+    ("SKFF-M-4-21.xml", "DES3 keys: the HSM layer generates AES and HMAC keys only"),
+    ("SKFF-M-8-21.xml", "DES3 keys: the HSM layer generates AES and HMAC keys only"),
+    ("SKFF-M-12-21.xml", "DES3 keys: the HSM layer generates AES and HMAC keys only"),
+    ("SKFF-M-9-21.xml", "expects the reference server's own attributes (Lease Time, Random Number Generator ANSI X9.31) that kmipd does not invent"),
+    ("SKFF-M-10-21.xml", "expects the reference server's own attributes (Lease Time, Random Number Generator ANSI X9.31) that kmipd does not invent"),
+    ("SKFF-M-11-21.xml", "expects the reference server's own attributes (Lease Time, Random Number Generator ANSI X9.31) that kmipd does not invent"),
+    ("TL-M-3-21.xml", "expects the reference server's own attributes (Lease Time, Random Number Generator ANSI X9.31) that kmipd does not invent"),
+    ("OMOS-O-1-14.xml", "broken test case: its second response claims protocol 1.3 to a 1.4 request"),
+    ("BL-M-10-21.xml", "certificate attributes (Certificate Subject CN, ...) are not derived from the certificate yet"),
+    ("BL-M-12-21.xml", "DSA public key: Always Sensitive / Never Extractable are not recorded for store-only keys yet"),
+    ("BL-M-13-21.xml", "DSA private keys: the HSM layer has no DSA"),
+];
 
 /// Profiles of issue 4 (file-name prefixes).
 const PROFILES: &[&str] = &["BL-", "SKLC-", "AKLC-", "OMOS-", "SASED-", "TL-", "SKFF-"];
@@ -41,34 +76,48 @@ impl Backend for Services {
     }
 }
 
-struct InProcess<'a>(&'a Processor);
+/// The processor behind an in-process "connection"; keeps the Result Messages of the last
+/// answer to explain a mismatch.
+struct InProcess<'a>(&'a Processor, Vec<String>);
 
 impl Exchange for InProcess<'_> {
     fn exchange(&mut self, request: &Ttlv) -> Result<Ttlv, String> {
         let bytes = binary::encode(request).map_err(|e| e.to_string())?;
-        match self.0.process(&ops_support::ctx(), &bytes) {
-            Reply::Send(out) => binary::decode(&out, &DecodeLimits::default()).map_err(|e| e.to_string()),
-            Reply::Close(reason) => Err(format!("connection closed: {reason:?}")),
-        }
+        let response = match self.0.process(&ops_support::ctx(), &bytes) {
+            Reply::Send(out) => binary::decode(&out, &DecodeLimits::default()).map_err(|e| e.to_string())?,
+            Reply::Close(reason) => return Err(format!("connection closed: {reason:?}")),
+        };
+        self.1 = response
+            .children_with(kmipd::ttlv::Tag::BATCH_ITEM)
+            .filter_map(|i| match i.child(kmipd::ttlv::Tag::RESULT_MESSAGE).map(|m| &m.value) {
+                Some(kmipd::ttlv::Value::TextString(t)) => Some(t.clone()),
+                _ => None,
+            })
+            .collect();
+        Ok(response)
     }
 }
 
 #[test]
 fn object_lifecycle_profiles_pass() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(&SledStoreConfig::new(dir.path().join("store"))).unwrap();
-    let processor = Processor::new(Limits::default(), Arc::new(Services { store }));
     let corpus = common::corpus_dir();
     let (mut passed, mut failed) = (Vec::new(), Vec::new());
     for version in ["kmip-1.4", "kmip-2.1"] {
+        // A fresh store per version folder: both folders create the same names, and the cases
+        // of one folder build on each other (SASED-M-2 registers what SASED-M-3 locates).
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(&SledStoreConfig::new(dir.path().join("store"))).unwrap();
+        let processor = Processor::new(Limits::default(), Arc::new(Services { store }));
         for file in common::xml_files(&corpus.join(version).join("profiles")) {
             let name = file.file_name().unwrap().to_string_lossy().into_owned();
-            if !PROFILES.iter().any(|p| name.starts_with(p)) {
+            let only = std::env::var("KMIPD_CASE").ok();
+            if !PROFILES.iter().any(|p| name.starts_with(p)) || only.is_some_and(|o| !name.contains(&o)) {
                 continue;
             }
-            match run_file(&file, &mut InProcess(&processor)) {
+            let mut exchange = InProcess(&processor, Vec::new());
+            match run_file(&file, &mut exchange) {
                 Ok(_) => passed.push(name),
-                Err(e) => failed.push((name, e.to_string())),
+                Err(e) => failed.push((name, format!("{e} (server said: {:?})", exchange.1))),
             }
         }
     }

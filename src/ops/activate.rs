@@ -12,7 +12,7 @@ use super::{OpContext, OpError, Outcome};
 pub(super) fn run(cx: &OpContext<'_>, request: &IdentifierRequest) -> Result<Outcome, OpError> {
     let svc = object::services(cx, Operation::Activate)?;
     let uid = cx.batch.resolve(request.unique_identifier.as_ref())?;
-    object::modify(cx, svc.store, &uid, Operation::Activate, |m| {
+    let ((), undo) = object::modify(cx, svc.store, &uid, Operation::Activate, |m| {
         m.require_online()?;
         object::refresh_state(&mut m.attributes, object::now());
         match m.state() {
@@ -24,7 +24,6 @@ pub(super) fn run(cx: &OpContext<'_>, request: &IdentifierRequest) -> Result<Out
         m.attributes.set(Attribute::ActivationDate(object::now()));
         Ok(())
     })?;
-    Ok(Outcome::reply(ResponsePayload::Activate(Box::new(IdentifierResponse {
-        unique_identifier: UniqueIdentifier::Text(uid),
-    }))))
+    let payload = ResponsePayload::Activate(Box::new(IdentifierResponse { unique_identifier: UniqueIdentifier::Text(uid) }));
+    Ok(Outcome { payload, undo: Some(undo) })
 }

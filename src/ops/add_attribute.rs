@@ -24,7 +24,7 @@ pub(super) fn run(cx: &OpContext<'_>, request: &AddAttributeRequest) -> Result<O
     if !rule.client_sets {
         return Err(OpError::AttributeReadOnly(id.name()));
     }
-    let (index, _) = object::modify(cx, svc.store, &uid, Operation::AddAttribute, |m| {
+    let (index, undo) = object::modify(cx, svc.store, &uid, Operation::AddAttribute, |m| {
         object::check_change_allowed(m, &attribute)?;
         let present = m.attributes.all(&id).count();
         if present > 0 && !rule.multi {
@@ -38,8 +38,11 @@ pub(super) fn run(cx: &OpContext<'_>, request: &AddAttributeRequest) -> Result<O
         attribute: attribute.clone(),
         attribute_index: (index > 0).then(|| i32::try_from(index).unwrap_or(i32::MAX)),
     });
-    Ok(Outcome::reply(ResponsePayload::AddAttribute(Box::new(AttributeChangeResponse {
+    Ok(Outcome {
+        undo: Some(undo),
+        payload: ResponsePayload::AddAttribute(Box::new(AttributeChangeResponse {
         unique_identifier: UniqueIdentifier::Text(uid),
         attribute: echoed,
-    }))))
+        })),
+    })
 }

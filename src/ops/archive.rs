@@ -29,8 +29,11 @@ fn set_archived(
     archived: bool,
 ) -> Result<UniqueIdentifier, OpError> {
     let svc = object::services(cx, operation)?;
+    if cx.batch.undo_requested() {
+        return Err(OpError::FeatureNotSupported(format!("{operation:?} can't be undone; it is refused in an Undo batch")));
+    }
     let uid = cx.batch.resolve(request.unique_identifier.as_ref())?;
-    object::modify(cx, svc.store, &uid, operation, |m| {
+    let ((), _) = object::modify(cx, svc.store, &uid, operation, |m| {
         if matches!(m.record.lifecycle, Lifecycle::Destroying | Lifecycle::Destroyed) {
             return Err(OpError::ObjectDestroyed(m.uid().to_owned()));
         }

@@ -36,6 +36,7 @@ pub(super) fn run(cx: &OpContext<'_>, request: &CreateRequest) -> Result<Outcome
     let protection = object::key_protection(&mut attributes, cx.backend.policy());
     let now = object::now();
     object::initial_state(&mut attributes, now);
+    object::generated(&mut attributes, now);
     let usage = object::key_usage(attributes.usage_mask());
     let creation = Creation {
         object_type: request.object_type,
@@ -47,11 +48,13 @@ pub(super) fn run(cx: &OpContext<'_>, request: &CreateRequest) -> Result<Outcome
         let new = object::new_hsm_object(uid, &attributes, usage, protection);
         Ok(svc.hsm.generate_secret_key(spec, &new)?)
     })?;
+    let undo = object::uncreate(uid.clone());
     Ok(Outcome::reply(ResponsePayload::Create(Box::new(CreateResponse {
         object_type: request.object_type,
         unique_identifier: UniqueIdentifier::Text(uid),
         template_attribute: None,
-    }))))
+    })))
+    .with_undo(undo))
 }
 
 /// The HSM key to generate for a Symmetric Key's Cryptographic Algorithm and Length.

@@ -28,7 +28,7 @@ pub(super) fn run(cx: &OpContext<'_>, request: &DeleteAttributeRequest) -> Resul
     }
     let index = usize::try_from(request.attribute_index.unwrap_or(0))
         .map_err(|_| OpError::IndexOutOfBounds("Attribute Index is negative".into()))?;
-    let (removed, _) = object::modify(cx, svc.store, &uid, Operation::DeleteAttribute, |m| {
+    let (removed, undo) = object::modify(cx, svc.store, &uid, Operation::DeleteAttribute, |m| {
         let position = match &current {
             Some(c) => m.attributes.all(&id).position(|a| a == c),
             None => Some(index),
@@ -43,8 +43,11 @@ pub(super) fn run(cx: &OpContext<'_>, request: &DeleteAttributeRequest) -> Resul
         attribute: removed.0.clone(),
         attribute_index: (removed.1 > 0).then(|| i32::try_from(removed.1).unwrap_or(i32::MAX)),
     });
-    Ok(Outcome::reply(ResponsePayload::DeleteAttribute(Box::new(AttributeChangeResponse {
+    Ok(Outcome {
+        undo: Some(undo),
+        payload: ResponsePayload::DeleteAttribute(Box::new(AttributeChangeResponse {
         unique_identifier: UniqueIdentifier::Text(uid),
         attribute: echoed,
-    }))))
+        })),
+    })
 }

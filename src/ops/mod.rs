@@ -57,17 +57,20 @@ mod archive;
 pub mod batch;
 mod check;
 mod create;
+mod create_key_pair;
 mod delete_attribute;
 mod destroy;
 mod discover_versions;
 pub mod error;
 mod interop;
+mod get;
 mod get_attributes;
 mod locate;
 mod log;
 mod modify_attribute;
 mod object;
 mod query;
+mod register;
 mod revoke;
 mod set_attribute;
 pub mod version;
@@ -212,6 +215,11 @@ impl Outcome {
     pub fn reply(payload: ResponsePayload) -> Outcome {
         Outcome { payload, undo: None }
     }
+
+    /// The same outcome, reversible by `undo`.
+    pub fn with_undo(self, undo: UndoAction) -> Outcome {
+        Outcome { undo: Some(undo), ..self }
+    }
 }
 
 /// Everything an operation may use while it runs.
@@ -273,11 +281,11 @@ fn handler(operation: Operation) -> Option<Handler> {
         Operation::Destroy => Some(typed!(Destroy, destroy::run)),
         Operation::Archive => Some(typed!(Archive, archive::archive)),
         Operation::Recover => Some(typed!(Recover, archive::recover)),
-        // Next: key material in and out, then the cryptographic services (issue 5).
-        Operation::CreateKeyPair
-        | Operation::Register
-        | Operation::Get
-        | Operation::ReKey
+        Operation::CreateKeyPair => Some(typed!(CreateKeyPair, create_key_pair::run)),
+        Operation::Register => Some(typed!(Register, register::run)),
+        Operation::Get => Some(typed!(Get, get::run)),
+        // Next: the cryptographic services (issue 5).
+        Operation::ReKey
         | Operation::ReKeyKeyPair
         | Operation::DeriveKey
         | Operation::AdjustAttribute
@@ -629,19 +637,15 @@ impl Processor {
                 }
             }
         }
+        // An undone item keeps its payload (what was done and then reversed), as the OASIS
+        // reference answers show.
         for answer in answers.iter_mut().filter(|a| a.succeeded) {
             answer.succeeded = false;
-            answer.encoded = ResponseBatchItem {
-                operation: answer.operation,
-                unique_batch_item_id: answer.unique_batch_item_id.take(),
-                result_status: ResultStatus::OperationUndone,
-                result_reason: None,
-                result_message: None,
-                asynchronous_correlation_value: None,
-                payload: None,
-                message_extension: None,
+            if let Value::Structure(children) = &mut answer.encoded.value {
+                for child in children.iter_mut().filter(|c| c.tag == Tag::RESULT_STATUS) {
+                    *child = Ttlv::enumeration(Tag::RESULT_STATUS, ResultStatus::OperationUndone.to_u32());
+                }
             }
-            .to_ttlv_item(Tag::BATCH_ITEM);
         }
     }
 

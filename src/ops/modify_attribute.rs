@@ -32,7 +32,7 @@ pub(super) fn run(cx: &OpContext<'_>, request: &ModifyAttributeRequest) -> Resul
     }
     let index = usize::try_from(index.unwrap_or(0))
         .map_err(|_| OpError::IndexOutOfBounds("Attribute Index is negative".into()))?;
-    let (position, _) = object::modify(cx, svc.store, &uid, Operation::ModifyAttribute, |m| {
+    let (position, undo) = object::modify(cx, svc.store, &uid, Operation::ModifyAttribute, |m| {
         let position = match &current {
             Some(c) => m.attributes.all(&id).position(|a| a == c),
             None => (index < m.attributes.all(&id).count()).then_some(index),
@@ -54,8 +54,11 @@ pub(super) fn run(cx: &OpContext<'_>, request: &ModifyAttributeRequest) -> Resul
         attribute: new.clone(),
         attribute_index: (position > 0).then(|| i32::try_from(position).unwrap_or(i32::MAX)),
     });
-    Ok(Outcome::reply(ResponsePayload::ModifyAttribute(Box::new(AttributeChangeResponse {
+    Ok(Outcome {
+        undo: Some(undo),
+        payload: ResponsePayload::ModifyAttribute(Box::new(AttributeChangeResponse {
         unique_identifier: UniqueIdentifier::Text(uid),
         attribute: echoed,
-    }))))
+        })),
+    })
 }

@@ -19,7 +19,7 @@
 //! reason, which is fine: the UID space is not secret.
 
 use crate::hsm::{Hsm, ObjectKind};
-use crate::kmip::attributes::{Attribute, Attributes, CustomAttribute};
+use crate::kmip::attributes::{Attribute, Attributes};
 use crate::kmip::codec::{DateTime, FromTtlv, Path, ToTtlv};
 use crate::kmip::enums::{ObjectType, Operation, State};
 use crate::kmip::objects::{Link, UniqueIdentifier};
@@ -148,7 +148,9 @@ pub(super) fn rule(id: &AttrId) -> Rule {
         Tag::ACTIVATION_DATE | Tag::PROCESS_START_DATE | Tag::PROTECT_STOP_DATE | Tag::DEACTIVATION_DATE
         | Tag::SENSITIVE | Tag::EXTRACTABLE | Tag::ROTATE_AUTOMATIC | Tag::ROTATE_INTERVAL | Tag::ROTATE_NAME
         | Tag::ROTATE_OFFSET => r(false, true, true, false),
+        // Certificate Type: clients repeat the type of the certificate they register.
         Tag::CRYPTOGRAPHIC_ALGORITHM | Tag::CRYPTOGRAPHIC_LENGTH | Tag::CRYPTOGRAPHIC_DOMAIN_PARAMETERS
+        | Tag::CERTIFICATE_TYPE
         | Tag::CRYPTOGRAPHIC_USAGE_MASK | Tag::OPERATION_POLICY_NAME | Tag::FRESH | Tag::ORIGINAL_CREATION_DATE
         | Tag::RANDOM_NUMBER_GENERATOR | Tag::PROTECTION_LEVEL | Tag::PROTECTION_PERIOD
         | Tag::PROTECTION_STORAGE_MASK | Tag::QUANTUM_SAFE | Tag::NIST_KEY_TYPE | Tag::OPAQUE_DATA_TYPE => {
@@ -206,10 +208,6 @@ impl AttributeSet {
         self.list.iter().find(|a| a.tag() == Some(tag))
     }
 
-    pub fn has(&self, tag: Tag) -> bool {
-        self.get(tag).is_some()
-    }
-
     /// Replaces every instance of the attribute with this one (or adds it).
     pub fn set(&mut self, attribute: Attribute) {
         let attribute = normalize(attribute);
@@ -254,10 +252,6 @@ impl AttributeSet {
             }
             None => false,
         }
-    }
-
-    pub fn remove_all(&mut self, tag: Tag) {
-        self.list.retain(|a| a.tag() != Some(tag));
     }
 
     pub fn state(&self) -> Option<State> {
@@ -379,11 +373,6 @@ fn normalize(attribute: Attribute) -> Attribute {
     }
 }
 
-/// A custom attribute's value without its vendor wrapping, for messages.
-pub(super) fn custom_name(c: &CustomAttribute) -> String {
-    AttrId::of(&Attribute::Custom(c.clone())).name()
-}
-
 /// A managed object as an operation sees it.
 pub(super) struct Managed {
     pub record: ObjectRecord,
@@ -436,26 +425,55 @@ pub(super) fn load(cx: &OpContext<'_>, store: &dyn Store, uid: &str, operation: 
 }
 
 /// Runs `change` on a freshly loaded object and saves it, retrying when another request
-/// changed the object in between (the store's revision check).
+/// changed the object in between (the store's revision check). Returns `change`'s result and
+/// the action that puts the attributes back as they were (for an Undo batch).
 pub(super) fn modify<T>(
     cx: &OpContext<'_>,
     store: &dyn Store,
     uid: &str,
     operation: Operation,
     mut change: impl FnMut(&mut Managed) -> Result<T, OpError>,
-) -> Result<(T, Managed), OpError> {
+) -> Result<(T, super::UndoAction), OpError> {
     const ATTEMPTS: usize = 5;
     let mut last = None;
     for _ in 0..ATTEMPTS {
         let mut managed = load(cx, store, uid, operation)?;
+        let before = managed.attributes.clone();
         let out = change(&mut managed)?;
         match managed.save(store) {
-            Ok(()) => return Ok((out, managed)),
+            Ok(()) => return Ok((out, restore(uid.to_owned(), before))),
             Err(OpError::Store(e @ store::StoreError::Conflict { .. })) => last = Some(e),
             Err(e) => return Err(e),
         }
     }
     Err(last.map(OpError::Store).unwrap_or_else(|| OpError::Internal("update kept conflicting".into())))
+}
+
+/// An undo action writing `before` back as the object's attributes.
+fn restore(uid: String, before: AttributeSet) -> super::UndoAction {
+    Box::new(move |backend: &dyn super::Backend| {
+        let store = backend.store().ok_or_else(|| OpError::Internal("no store".into()))?;
+        let record = store.get(&uid)?.ok_or_else(|| OpError::ObjectNotFound(uid.clone()))?;
+        store.update(&uid, record.revision, before.encode()?, before.index_keys())?;
+        Ok(())
+    })
+}
+
+/// An undo action removing a just-created object: its HSM object, then its record.
+pub(super) fn uncreate(uid: String) -> super::UndoAction {
+    Box::new(move |backend: &dyn super::Backend| {
+        let store = backend.store().ok_or_else(|| OpError::Internal("no store".into()))?;
+        let hsm = backend.hsm().ok_or_else(|| OpError::Internal("no HSM".into()))?;
+        let record = store.get(&uid)?.ok_or_else(|| OpError::ObjectNotFound(uid.clone()))?;
+        if record.hsm.is_some() {
+            match hsm.destroy(uid.as_bytes()) {
+                Err(e) if e.class() != crate::hsm::ErrorClass::NotFound => return Err(e.into()),
+                _ => {}
+            }
+        }
+        store.delete(&uid)?;
+        Ok(())
+    })
 }
 
 /// Fails with Non Unique Name when another live object (or, with `this` = None, any) already
@@ -488,6 +506,13 @@ pub(super) fn initial_state(attributes: &mut AttributeSet, now: DateTime) {
     attributes.set(Attribute::LastChangeDate(now));
 }
 
+/// What the server records about material it generated itself: when (Original Creation
+/// Date) and that no client has seen it yet (Fresh).
+pub(super) fn generated(attributes: &mut AttributeSet, now: DateTime) {
+    attributes.set(Attribute::OriginalCreationDate(now));
+    attributes.set(Attribute::Fresh(true));
+}
+
 /// Applies the time-driven transitions a read must reflect: an Active object past its
 /// Deactivation Date is Deactivated; a Pre-Active one past its Activation Date is Active.
 pub(super) fn refresh_state(attributes: &mut AttributeSet, now: DateTime) -> bool {
@@ -504,8 +529,12 @@ pub(super) fn refresh_state(attributes: &mut AttributeSet, now: DateTime) -> boo
 }
 
 /// The 1.x Attribute Name / 2.x reference of every attribute the object has, for Get
-/// Attribute List.
+/// Attribute List: custom ones first by name, then the identifying four (Unique Identifier,
+/// Object Type, Cryptographic Algorithm and Length), then the rest by name, as the OASIS
+/// reference server lists them.
 pub(super) fn attribute_ids(attributes: &[Attribute]) -> Vec<AttrId> {
+    const FIRST: [Tag; 4] =
+        [Tag::UNIQUE_IDENTIFIER, Tag::OBJECT_TYPE, Tag::CRYPTOGRAPHIC_ALGORITHM, Tag::CRYPTOGRAPHIC_LENGTH];
     let mut ids: Vec<AttrId> = Vec::new();
     for a in attributes {
         let id = AttrId::of(a);
@@ -513,6 +542,13 @@ pub(super) fn attribute_ids(attributes: &[Attribute]) -> Vec<AttrId> {
             ids.push(id);
         }
     }
+    ids.sort_by_key(|id| {
+        let rank = match id {
+            AttrId::Vendor(..) => 0,
+            AttrId::Standard(tag) => 1 + FIRST.iter().position(|t| t == tag).unwrap_or(FIRST.len()),
+        };
+        (rank, id.name())
+    });
     ids
 }
 

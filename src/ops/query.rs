@@ -15,9 +15,15 @@ use crate::ttlv::Tag;
 use super::version::{enum_value_in_version, tag_in_version};
 use super::{implements, OpContext, OpError, Outcome};
 
-/// The object types kmipd manages. Empty until the object operations land; each adds its
-/// types here.
-const OBJECT_TYPES: &[ObjectType] = &[];
+/// The object types kmipd manages (Create, Create Key Pair and Register).
+const OBJECT_TYPES: &[ObjectType] = &[
+    ObjectType::Certificate,
+    ObjectType::SymmetricKey,
+    ObjectType::PublicKey,
+    ObjectType::PrivateKey,
+    ObjectType::SecretData,
+    ObjectType::OpaqueObject,
+];
 
 /// Vendor Identification reported by Query Server Information.
 const VENDOR_IDENTIFICATION: &str = concat!("kmipd ", env!("CARGO_PKG_VERSION"));

@@ -18,7 +18,7 @@ pub(super) fn run(cx: &OpContext<'_>, request: &RevokeRequest) -> Result<Outcome
         request.revocation_reason.revocation_reason_code,
         RevocationReasonCode::KeyCompromise | RevocationReasonCode::CACompromise
     );
-    object::modify(cx, svc.store, &uid, Operation::Revoke, |m| {
+    let ((), undo) = object::modify(cx, svc.store, &uid, Operation::Revoke, |m| {
         let now = object::now();
         object::refresh_state(&mut m.attributes, now);
         let state = m.state().ok_or_else(|| OpError::InvalidObjectType("this object type has no lifecycle state".into()))?;
@@ -43,7 +43,6 @@ pub(super) fn run(cx: &OpContext<'_>, request: &RevokeRequest) -> Result<Outcome
         m.attributes.set(Attribute::RevocationReason(request.revocation_reason.clone()));
         Ok(())
     })?;
-    Ok(Outcome::reply(ResponsePayload::Revoke(Box::new(IdentifierResponse {
-        unique_identifier: UniqueIdentifier::Text(uid),
-    }))))
+    let payload = ResponsePayload::Revoke(Box::new(IdentifierResponse { unique_identifier: UniqueIdentifier::Text(uid) }));
+    Ok(Outcome { payload, undo: Some(undo) })
 }

@@ -21,7 +21,7 @@ pub(super) fn run(cx: &OpContext<'_>, request: &SetAttributeRequest) -> Result<O
             id.name()
         )));
     }
-    object::modify(cx, svc.store, &uid, Operation::SetAttribute, |m| {
+    let ((), undo) = object::modify(cx, svc.store, &uid, Operation::SetAttribute, |m| {
         let present = m.attributes.all(&id).next().is_some();
         if !(if present { rule.client_modifies } else { rule.client_sets }) {
             return Err(OpError::AttributeReadOnly(id.name()));
@@ -31,7 +31,6 @@ pub(super) fn run(cx: &OpContext<'_>, request: &SetAttributeRequest) -> Result<O
         object::refresh_state(&mut m.attributes, object::now());
         Ok(())
     })?;
-    Ok(Outcome::reply(ResponsePayload::SetAttribute(Box::new(IdentifierResponse {
-        unique_identifier: UniqueIdentifier::Text(uid),
-    }))))
+    let payload = ResponsePayload::SetAttribute(Box::new(IdentifierResponse { unique_identifier: UniqueIdentifier::Text(uid) }));
+    Ok(Outcome { payload, undo: Some(undo) })
 }

@@ -1,0 +1,149 @@
+//! Create Key Pair (KMIP 1.4 §4.2, 2.1 §6.1.6): an RSA or EC key pair generated inside the
+//! HSM, as two objects linked to each other (Link Public Key / Private Key).
+//!
+//! Common attributes apply to both halves, private/public ones to their half only (and win
+//! over common ones). The curve of an EC pair comes from Cryptographic Domain Parameters
+//! (Recommended Curve) or, failing that, from the Cryptographic Length.
+
+use crate::hsm::{Curve, KeyPairSpec, ObjectKind};
+use crate::kmip::attributes::Attribute;
+use crate::kmip::enums::{CryptographicAlgorithm, LinkType, ObjectType, Operation};
+use crate::kmip::objects::UniqueIdentifier;
+use crate::kmip::payloads::{CreateKeyPairRequest, CreateKeyPairResponse};
+use crate::kmip::ResponsePayload;
+use crate::store;
+use crate::ttlv::Tag;
+
+use super::material;
+use super::object::{self, AttributeSet};
+use super::{OpContext, OpError, Outcome};
+
+pub(super) fn run(cx: &OpContext<'_>, request: &CreateKeyPairRequest) -> Result<Outcome, OpError> {
+    let svc = object::services(cx, Operation::CreateKeyPair)?;
+    let common = object::requested_attributes(
+        request.common_template_attribute.as_ref(),
+        request.common_attributes.as_ref(),
+    );
+    let private_only = object::requested_attributes(
+        request.private_key_template_attribute.as_ref(),
+        request.private_key_attributes.as_ref(),
+    );
+    let public_only = object::requested_attributes(
+        request.public_key_template_attribute.as_ref(),
+        request.public_key_attributes.as_ref(),
+    );
+    let mut private = merged(&common, &private_only);
+    let mut public = merged(&common, &public_only);
+    for half in [&private, &public] {
+        object::check_client_attributes(half)?;
+        object::check_names_unique(svc.store, &half.names(), None)?;
+    }
+    let (spec, algorithm, length) = pair_spec(&private)?;
+    for half in [&mut private, &mut public] {
+        half.set(Attribute::CryptographicAlgorithm(algorithm));
+        half.set(Attribute::CryptographicLength(length));
+    }
+    let protection = object::key_protection(&mut private, cx.backend.policy());
+    let now = object::now();
+    object::initial_state(&mut private, now);
+    object::initial_state(&mut public, now);
+    object::generated(&mut private, now);
+    object::generated(&mut public, now);
+
+    let private_uid = svc.store.allocate_uid()?;
+    let public_uid = svc.store.allocate_uid()?;
+    private.push(object::link(LinkType::PublicKeyLink, &public_uid));
+    public.push(object::link(LinkType::PrivateKeyLink, &private_uid));
+    let halves = [
+        (&private_uid, &mut private, ObjectType::PrivateKey, ObjectKind::PrivateKey),
+        (&public_uid, &mut public, ObjectType::PublicKey, ObjectKind::PublicKey),
+    ];
+    for (uid, attributes, object_type, kind) in halves {
+        attributes.set(Attribute::UniqueIdentifier(UniqueIdentifier::Text(uid.clone())));
+        attributes.set(Attribute::ObjectType(object_type));
+        svc.store.create_pending(store::NewObject {
+            uid: uid.clone(),
+            owner: cx.request.client_identity.clone(),
+            hsm: Some(object::hsm_ref(uid, kind)),
+            attributes: attributes.encode()?,
+            material: None,
+            keys: attributes.index_keys(),
+        })?;
+    }
+    let private_new = object::new_hsm_object(&private_uid, &private, object::key_usage(private.usage_mask()), protection);
+    let public_new = object::new_hsm_object(&public_uid, &public, object::key_usage(public.usage_mask()), (false, true));
+    let generated = svc.hsm.generate_key_pair(spec, &private_new, &public_new);
+    if let Err(e) = generated {
+        for uid in [&private_uid, &public_uid] {
+            if let Err(rollback) = svc.store.delete(uid) {
+                tracing::error!(%uid, error = %rollback, "rolling back a failed key pair left a pending record");
+            }
+        }
+        return Err(e.into());
+    }
+    svc.store.commit(&private_uid)?;
+    svc.store.commit(&public_uid)?;
+    let (undo_private, undo_public) = (object::uncreate(private_uid.clone()), object::uncreate(public_uid.clone()));
+    let undo: super::UndoAction = Box::new(move |backend| {
+        undo_public(backend)?;
+        undo_private(backend)
+    });
+    Ok(Outcome::reply(ResponsePayload::CreateKeyPair(Box::new(CreateKeyPairResponse {
+        private_key_unique_identifier: UniqueIdentifier::Text(private_uid),
+        public_key_unique_identifier: UniqueIdentifier::Text(public_uid),
+        private_key_template_attribute: None,
+        public_key_template_attribute: None,
+    })))
+    .with_undo(undo))
+}
+
+/// Common attributes overridden by a half's own (a single-valued one given in both: the
+/// half's wins; multi-valued ones add up).
+fn merged(common: &AttributeSet, own: &AttributeSet) -> AttributeSet {
+    let mut out = common.clone();
+    for a in own.iter() {
+        let id = object::AttrId::of(a);
+        if object::rule(&id).multi {
+            out.push(a.clone());
+        } else {
+            out.set(a.clone());
+        }
+    }
+    out
+}
+
+/// What to generate, with the algorithm and length the objects record.
+fn pair_spec(attributes: &AttributeSet) -> Result<(KeyPairSpec, CryptographicAlgorithm, i32), OpError> {
+    let (algorithm, length) = object::algorithm_and_length(attributes);
+    let algorithm =
+        algorithm.ok_or_else(|| OpError::InvalidField("a key pair needs a Cryptographic Algorithm".into()))?;
+    match algorithm {
+        CryptographicAlgorithm::RSA => {
+            let bits = length.ok_or_else(|| OpError::InvalidField("an RSA key pair needs a Cryptographic Length".into()))?;
+            if !matches!(bits, 2048 | 3072 | 4096) {
+                return Err(OpError::InvalidField(format!("RSA keys are 2048, 3072 or 4096 bits, not {bits}")));
+            }
+            Ok((KeyPairSpec::Rsa { bits: bits as u32 }, algorithm, bits))
+        }
+        CryptographicAlgorithm::EC | CryptographicAlgorithm::ECDSA | CryptographicAlgorithm::ECDH => {
+            let named = match attributes.get(Tag::CRYPTOGRAPHIC_DOMAIN_PARAMETERS) {
+                Some(Attribute::CryptographicDomainParameters(p)) => p.recommended_curve,
+                _ => None,
+            };
+            let curve = match (named, length) {
+                (Some(c), _) => material::curve_from_recommended(c)
+                    .filter(|c| *c != Curve::Ed25519)
+                    .ok_or_else(|| OpError::FeatureNotSupported(format!("curve {c:?}")))?,
+                (None, Some(256)) => Curve::P256,
+                (None, Some(384)) => Curve::P384,
+                (None, Some(521)) => Curve::P521,
+                (None, other) => {
+                    return Err(OpError::InvalidField(format!("no curve named and no curve of length {other:?}")))
+                }
+            };
+            Ok((KeyPairSpec::Ec(curve), algorithm, curve.bits() as i32))
+        }
+        CryptographicAlgorithm::Ed25519 => Ok((KeyPairSpec::Ec(Curve::Ed25519), algorithm, 256)),
+        other => Err(OpError::FeatureNotSupported(format!("{other:?} key pairs"))),
+    }
+}

@@ -1,0 +1,143 @@
+//! Get (KMIP 1.4 §4.11, 2.1 §6.1.21): the object's material, in the format asked for.
+//!
+//! Symmetric keys and secret data come out of the HSM only when they are extractable and
+//! not sensitive (DESIGN.md invariant 2): otherwise Sensitive or Not Extractable. Private
+//! keys never leave the HSM in the clear. Public keys and certificates come from the store.
+//! Key Wrapping Specification (wrapping inside the HSM) is not supported yet.
+
+use crate::kmip::attributes::Attribute;
+use crate::kmip::codec::{FromTtlv, Path, SecretBytes};
+use crate::kmip::enums::{KeyFormatType, ObjectType, Operation, SecretDataType};
+use crate::kmip::objects::{
+    Certificate, KeyBlock, ManagedObject, OpaqueObject, PublicKey, SecretData, SymmetricKey, UniqueIdentifier,
+};
+use crate::kmip::payloads::{GetRequest, GetResponse};
+use crate::kmip::{KmipEnum, ResponsePayload};
+use crate::store::Lifecycle;
+use crate::ttlv::binary::{self, DecodeLimits};
+use crate::ttlv::Tag;
+
+use super::material;
+use super::object::{self, Managed, Services};
+use super::{OpContext, OpError, Outcome};
+
+pub(super) fn run(cx: &OpContext<'_>, request: &GetRequest) -> Result<Outcome, OpError> {
+    let svc = object::services(cx, Operation::Get)?;
+    let uid = cx.batch.resolve(request.unique_identifier.as_ref())?;
+    if request.key_wrapping_specification.is_some() || request.key_wrap_type.is_some() {
+        return Err(OpError::FeatureNotSupported("wrapped Get (Key Wrapping Specification)".into()));
+    }
+    if request.key_compression_type.is_some() {
+        return Err(OpError::FeatureNotSupported("Key Compression Type".into()));
+    }
+    let m = object::load(cx, svc.store, &uid, Operation::Get)?;
+    if matches!(m.record.lifecycle, Lifecycle::Destroying | Lifecycle::Destroyed) {
+        return Err(OpError::ObjectDestroyed(uid));
+    }
+    m.require_online()?;
+    let object_type = m.object_type().ok_or_else(|| OpError::Internal("object without Object Type".into()))?;
+    let registered = match m.attributes.get(Tag::KEY_FORMAT_TYPE) {
+        Some(Attribute::KeyFormatType(f)) => Some(*f),
+        _ => None,
+    };
+    let format = request.key_format_type;
+    let object = match object_type {
+        ObjectType::SymmetricKey => {
+            let block = secret_block(&svc, &m, format.or(registered).unwrap_or(KeyFormatType::Raw))?;
+            ManagedObject::SymmetricKey(SymmetricKey { key_block: block })
+        }
+        ObjectType::SecretData => {
+            let block = secret_block(&svc, &m, format.or(registered).unwrap_or(KeyFormatType::Opaque))?;
+            let kind = stored_secret_data_type(&m);
+            ManagedObject::SecretData(SecretData { secret_data_type: kind, key_block: block })
+        }
+        // A client may mark even a public key Sensitive; it is then not returned.
+        ObjectType::PublicKey if m.attributes.flag(Tag::SENSITIVE) == Some(true) => return Err(OpError::Sensitive(uid)),
+        ObjectType::PublicKey => ManagedObject::PublicKey(PublicKey { key_block: public_block(&svc, &m, format)? }),
+        ObjectType::PrivateKey => {
+            return Err(if m.attributes.flag(Tag::SENSITIVE) == Some(true) {
+                OpError::Sensitive(uid)
+            } else {
+                OpError::NotExtractable(uid)
+            })
+        }
+        ObjectType::Certificate => {
+            let der = stored(&m)?;
+            let certificate_type = match m.attributes.get(Tag::CERTIFICATE_TYPE) {
+                Some(Attribute::CertificateType(t)) => *t,
+                _ => crate::kmip::enums::CertificateType::X_509,
+            };
+            ManagedObject::Certificate(Certificate { certificate_type, certificate_value: der.to_vec() })
+        }
+        ObjectType::OpaqueObject => {
+            let opaque_data_type = match m.attributes.get(Tag::OPAQUE_DATA_TYPE) {
+                Some(Attribute::OpaqueDataType(t)) => *t,
+                _ => return Err(OpError::Internal("opaque object without Opaque Data Type".into())),
+            };
+            ManagedObject::OpaqueObject(OpaqueObject {
+                opaque_data_type,
+                opaque_data_value: SecretBytes::new(stored(&m)?.to_vec()),
+            })
+        }
+        other => return Err(OpError::InvalidObjectType(format!("kmipd holds no {other:?} objects"))),
+    };
+    if m.attributes.flag(Tag::FRESH) == Some(true) {
+        // The material has now been served: no longer Fresh (Locate's Group Member Fresh).
+        let ((), _undo) = object::modify(cx, svc.store, &uid, Operation::Get, |m| {
+            m.attributes.set(Attribute::Fresh(false));
+            Ok(())
+        })?;
+    }
+    Ok(Outcome::reply(ResponsePayload::Get(Box::new(GetResponse {
+        object_type,
+        unique_identifier: UniqueIdentifier::Text(uid),
+        object,
+    }))))
+}
+
+/// The value of a secret key or secret data, read from the HSM when policy allows.
+fn secret_block(svc: &Services<'_>, m: &Managed, format: KeyFormatType) -> Result<KeyBlock, OpError> {
+    let uid = m.uid();
+    if m.attributes.flag(Tag::SENSITIVE) == Some(true) {
+        return Err(OpError::Sensitive(uid.to_owned()));
+    }
+    if m.attributes.flag(Tag::EXTRACTABLE) == Some(false) {
+        return Err(OpError::NotExtractable(uid.to_owned()));
+    }
+    let value = svc.hsm.export_secret_key(uid.as_bytes())?;
+    let (algorithm, length) = object::algorithm_and_length(&m.attributes);
+    material::secret_to_block(value, format, algorithm, length)
+}
+
+/// A public key's block: as registered when no other format is asked, else converted; a
+/// generated one is read from the HSM (SubjectPublicKeyInfo unless asked otherwise).
+fn public_block(svc: &Services<'_>, m: &Managed, format: Option<KeyFormatType>) -> Result<KeyBlock, OpError> {
+    if m.record.material.is_none() {
+        let public = svc.hsm.public_key(m.uid().as_bytes())?;
+        return material::public_to_block(&public, format.unwrap_or(KeyFormatType::X_509));
+    }
+    let item = binary::decode(stored(m)?, &DecodeLimits::default())
+        .map_err(|e| OpError::Internal(format!("stored key block unreadable: {e}")))?;
+    let block = KeyBlock::from_ttlv_item(&item, &Path::root(Tag::KEY_BLOCK))
+        .map_err(|e| OpError::Internal(format!("stored key block unreadable: {e}")))?;
+    match format {
+        Some(f) if f != block.key_format_type => {
+            let public = material::public_from_block(&block)?;
+            material::public_to_block(&public.material, f)
+        }
+        _ => Ok(block),
+    }
+}
+
+fn stored(m: &Managed) -> Result<&[u8], OpError> {
+    m.record.material.as_deref().ok_or_else(|| OpError::Internal(format!("object {:?} has no stored material", m.uid())))
+}
+
+fn stored_secret_data_type(m: &Managed) -> SecretDataType {
+    m.record
+        .material
+        .as_deref()
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .and_then(|b| SecretDataType::from_u32(u32::from_be_bytes(b)))
+        .unwrap_or(SecretDataType::Password)
+}

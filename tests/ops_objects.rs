@@ -1,0 +1,444 @@
+//! Object operations end to end through the operations layer, on a real SoftHSM2 token and a
+//! sled store, at KMIP 1.0, 1.2, 1.4, 2.0 and 2.1: each request is encoded, processed and the
+//! encoded answer decoded, exactly as the network layer does.
+
+mod hsm_support;
+mod ops_support;
+
+use std::sync::{Arc, OnceLock};
+
+use kmipd::hsm::Hsm;
+use kmipd::kmip::attributes::{Attribute, AttributeHolder, Attributes, CustomAttribute, IndexedAttribute, TemplateAttribute};
+use kmipd::kmip::codec::ToTtlv;
+use kmipd::kmip::enums::{
+    CryptographicAlgorithm, NameType, ObjectType, Operation, ResultReason, ResultStatus, RevocationReasonCode,
+    State,
+};
+use kmipd::kmip::objects::{ManagedObject, Name, RevocationReason, UniqueIdentifier};
+use kmipd::kmip::payloads::*;
+use kmipd::kmip::{ResponseBatchItem, ResponseMessage, ResponsePayload};
+use kmipd::ops::{Backend, Limits, Policy, Processor, Reply, RequestContext};
+use kmipd::store::{SledStore, SledStoreConfig, Store};
+use kmipd::ttlv::binary::{self, DecodeLimits};
+use kmipd::ttlv::{Tag, Ttlv, Value};
+
+const VERSIONS: [(i32, i32); 5] = [(1, 0), (1, 2), (1, 4), (2, 0), (2, 1)];
+const OWNER: &str = "CN=owner";
+const STRANGER: &str = "CN=stranger";
+
+struct Services {
+    store: SledStore,
+    policy: Policy,
+}
+
+impl Backend for Services {
+    fn hsm(&self) -> Option<&dyn Hsm> {
+        Some(hsm_support::hsm())
+    }
+    fn store(&self) -> Option<&dyn Store> {
+        Some(&self.store)
+    }
+    fn policy(&self) -> Policy {
+        self.policy
+    }
+}
+
+/// One processor per policy for the whole binary (one SoftHSM token per process).
+fn processor(extractable_by_default: bool) -> &'static Processor {
+    static DEV: OnceLock<(tempfile::TempDir, Processor)> = OnceLock::new();
+    static PROD: OnceLock<(tempfile::TempDir, Processor)> = OnceLock::new();
+    let cell = if extractable_by_default { &DEV } else { &PROD };
+    &cell
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let store = SledStore::open(&SledStoreConfig::new(dir.path().join("store"))).unwrap();
+            let policy = Policy { extractable_by_default };
+            let p = Processor::new(Limits::default(), Arc::new(Services { store, policy }));
+            (dir, p)
+        })
+        .1
+}
+
+struct Client {
+    processor: &'static Processor,
+    version: (i32, i32),
+    identity: &'static str,
+}
+
+impl Client {
+    fn new(version: (i32, i32)) -> Client {
+        Client { processor: processor(true), version, identity: OWNER }
+    }
+
+    fn v2(&self) -> bool {
+        self.version.0 >= 2
+    }
+
+    fn send(&self, operation: Operation, payload: Ttlv) -> ResponseBatchItem {
+        let children = match payload.value {
+            Value::Structure(c) => c,
+            _ => Vec::new(),
+        };
+        let bytes = ops_support::request(self.version, &Default::default(), vec![ops_support::item(operation, None, children)]);
+        let ctx = RequestContext { client_identity: self.identity.into(), connection_id: 1, is_admin: false };
+        let tree = match self.processor.process(&ctx, &bytes) {
+            Reply::Send(out) => binary::decode(&out, &DecodeLimits::default()).unwrap(),
+            Reply::Close(reason) => panic!("closed: {reason:?}"),
+        };
+        let mut message = ResponseMessage::from_ttlv(&tree).unwrap();
+        assert_eq!(ops_support::version_of(&message), self.version);
+        message.batch_items.remove(0)
+    }
+
+    fn ok(&self, operation: Operation, payload: Ttlv) -> ResponsePayload {
+        let item = self.send(operation, payload);
+        assert_eq!(item.result_status, ResultStatus::Success, "{operation:?} at {:?}: {item:?}", self.version);
+        item.payload.unwrap()
+    }
+
+    fn fails(&self, operation: Operation, payload: Ttlv, reason_1x: ResultReason, reason_2x: ResultReason) {
+        let item = self.send(operation, payload);
+        let want = if self.v2() { reason_2x } else { reason_1x };
+        assert_eq!(item.result_status, ResultStatus::OperationFailed, "{operation:?}: {item:?}");
+        assert_eq!(item.result_reason, Some(want), "{operation:?} at {:?}: {item:?}", self.version);
+    }
+
+    /// Attributes in the version's form.
+    fn template(&self, attributes: Vec<Attribute>) -> (Option<TemplateAttribute>, Option<Attributes>) {
+        let a = Attributes { attributes };
+        if self.v2() {
+            (None, Some(a))
+        } else {
+            (Some(a.to_template_attribute()), None)
+        }
+    }
+
+    fn create_aes(&self, name: &str) -> String {
+        let (template_attribute, attributes) = self.template(vec![
+            Attribute::CryptographicAlgorithm(CryptographicAlgorithm::AES),
+            Attribute::CryptographicLength(256),
+            Attribute::CryptographicUsageMask(0x4 | 0x8),
+            Attribute::Name(Name { name_value: name.into(), name_type: NameType::UninterpretedTextString }),
+        ]);
+        let request = CreateRequest {
+            object_type: ObjectType::SymmetricKey,
+            template_attribute,
+            attributes,
+            protection_storage_masks: None,
+        };
+        match self.ok(Operation::Create, request.to_ttlv_item(Tag::REQUEST_PAYLOAD)) {
+            ResponsePayload::Create(r) => text(&r.unique_identifier),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn uid_request(&self, uid: &str) -> Ttlv {
+        IdentifierRequest { unique_identifier: Some(UniqueIdentifier::Text(uid.into())) }.to_ttlv_item(Tag::REQUEST_PAYLOAD)
+    }
+
+    fn attributes(&self, uid: &str) -> Vec<Attribute> {
+        let request = GetAttributesRequest {
+            unique_identifier: Some(UniqueIdentifier::Text(uid.into())),
+            attribute_names: Vec::new(),
+            attribute_references: Vec::new(),
+        };
+        match self.ok(Operation::GetAttributes, request.to_ttlv_item(Tag::REQUEST_PAYLOAD)) {
+            ResponsePayload::GetAttributes(r) if self.v2() => r.attributes.unwrap().attributes,
+            ResponsePayload::GetAttributes(r) => r.attributes_v1.into_iter().map(|a| a.attribute).collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn state(&self, uid: &str) -> State {
+        self.attributes(uid)
+            .into_iter()
+            .find_map(|a| match a {
+                Attribute::State(s) => Some(s),
+                _ => None,
+            })
+            .unwrap()
+    }
+
+    fn locate_name(&self, name: &str) -> Vec<String> {
+        let attribute = Attribute::Name(Name { name_value: name.into(), name_type: NameType::UninterpretedTextString });
+        let request = LocateRequest {
+            maximum_items: None,
+            offset_items: None,
+            storage_status_mask: None,
+            object_group_member: None,
+            attributes_v1: if self.v2() { Vec::new() } else { vec![IndexedAttribute::new(attribute.clone())] },
+            attributes: self.v2().then(|| Attributes { attributes: vec![attribute] }),
+        };
+        match self.ok(Operation::Locate, request.to_ttlv_item(Tag::REQUEST_PAYLOAD)) {
+            ResponsePayload::Locate(r) => r.unique_identifiers.iter().map(text).collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn revoke(&self, uid: &str, code: RevocationReasonCode) {
+        let request = RevokeRequest {
+            unique_identifier: Some(UniqueIdentifier::Text(uid.into())),
+            revocation_reason: RevocationReason { revocation_reason_code: code, revocation_message: None },
+            compromise_occurrence_date: None,
+        };
+        self.ok(Operation::Revoke, request.to_ttlv_item(Tag::REQUEST_PAYLOAD));
+    }
+}
+
+fn text(uid: &UniqueIdentifier) -> String {
+    match uid {
+        UniqueIdentifier::Text(s) => s.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn name_for(test: &str, version: (i32, i32)) -> String {
+    format!("{test}-{}.{}", version.0, version.1)
+}
+
+#[test]
+fn symmetric_key_lifecycle_at_every_version() {
+    for version in VERSIONS {
+        let c = Client::new(version);
+        let name = name_for("lifecycle", version);
+        let uid = c.create_aes(&name);
+        let attributes = c.attributes(&uid);
+        assert!(attributes.contains(&Attribute::State(State::PreActive)), "{attributes:?}");
+        assert!(attributes.contains(&Attribute::CryptographicLength(256)));
+        // Only what the version knows: Sensitive/Extractable are 1.4+.
+        let knows_sensitive = version >= (1, 4);
+        assert_eq!(attributes.iter().any(|a| matches!(a, Attribute::Sensitive(_))), knows_sensitive, "{version:?}");
+        assert_eq!(c.locate_name(&name), vec![uid.clone()]);
+
+        c.ok(Operation::Activate, c.uid_request(&uid));
+        assert_eq!(c.state(&uid), State::Active);
+        c.fails(Operation::Activate, c.uid_request(&uid), ResultReason::PermissionDenied, ResultReason::WrongKeyLifecycleState);
+        let get = GetRequest {
+            unique_identifier: Some(UniqueIdentifier::Text(uid.clone())),
+            key_format_type: None,
+            key_wrap_type: None,
+            key_compression_type: None,
+            key_wrapping_specification: None,
+        };
+        match c.ok(Operation::Get, get.to_ttlv_item(Tag::REQUEST_PAYLOAD)) {
+            ResponsePayload::Get(r) => match r.object {
+                ManagedObject::SymmetricKey(k) => assert_eq!(k.key_block.cryptographic_length, Some(256)),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+        // An Active key can't be destroyed.
+        c.fails(Operation::Destroy, c.uid_request(&uid), ResultReason::PermissionDenied, ResultReason::WrongKeyLifecycleState);
+        c.revoke(&uid, RevocationReasonCode::CessationOfOperation);
+        assert_eq!(c.state(&uid), State::Deactivated);
+        c.ok(Operation::Destroy, c.uid_request(&uid));
+        assert_eq!(c.state(&uid), State::Destroyed);
+        let after = c.send(Operation::Get, get.to_ttlv_item(Tag::REQUEST_PAYLOAD));
+        assert_eq!(after.result_status, ResultStatus::OperationFailed, "{after:?}");
+        assert!(c.locate_name(&name).is_empty(), "destroyed objects are not on line");
+    }
+}
+
+#[test]
+fn attributes_are_added_modified_and_deleted_at_every_version() {
+    for version in VERSIONS {
+        let c = Client::new(version);
+        let uid = c.create_aes(&name_for("attrs", version));
+        let custom = Attribute::Custom(CustomAttribute {
+            vendor_identification: c.v2().then(|| "x".to_owned()),
+            attribute_name: if c.v2() { "Product".into() } else { "x-Product".into() },
+            attribute_value: Value::TextString("kmipd".into()),
+        });
+        let holder = |a: Attribute| AttributeHolder { attribute: a };
+        let add = AddAttributeRequest {
+            unique_identifier: Some(UniqueIdentifier::Text(uid.clone())),
+            attribute: (!c.v2()).then(|| IndexedAttribute::new(custom.clone())),
+            new_attribute: c.v2().then(|| holder(custom.clone())),
+        };
+        c.ok(Operation::AddAttribute, add.to_ttlv_item(Tag::REQUEST_PAYLOAD));
+        assert!(c.attributes(&uid).contains(&custom), "{version:?}");
+        // Contact Information is single-valued.
+        let contact = Attribute::ContactInformation("ops@example.com".into());
+        let add_contact = |a: &Attribute| AddAttributeRequest {
+            unique_identifier: Some(UniqueIdentifier::Text(uid.clone())),
+            attribute: (!c.v2()).then(|| IndexedAttribute::new(a.clone())),
+            new_attribute: c.v2().then(|| holder(a.clone())),
+        };
+        c.ok(Operation::AddAttribute, add_contact(&contact).to_ttlv_item(Tag::REQUEST_PAYLOAD));
+        c.fails(
+            Operation::AddAttribute,
+            add_contact(&contact).to_ttlv_item(Tag::REQUEST_PAYLOAD),
+            ResultReason::InvalidField,
+            ResultReason::AttributeSingleValued,
+        );
+        let renamed = Attribute::ContactInformation("security@example.com".into());
+        let modify = ModifyAttributeRequest {
+            unique_identifier: Some(UniqueIdentifier::Text(uid.clone())),
+            attribute: (!c.v2()).then(|| IndexedAttribute::new(renamed.clone())),
+            current_attribute: None,
+            new_attribute: c.v2().then(|| holder(renamed.clone())),
+        };
+        c.ok(Operation::ModifyAttribute, modify.to_ttlv_item(Tag::REQUEST_PAYLOAD));
+        assert!(c.attributes(&uid).contains(&renamed));
+        // The server's attributes are read-only.
+        let state = Attribute::State(State::Compromised);
+        let modify_state = ModifyAttributeRequest {
+            unique_identifier: Some(UniqueIdentifier::Text(uid.clone())),
+            attribute: (!c.v2()).then(|| IndexedAttribute::new(state.clone())),
+            current_attribute: None,
+            new_attribute: c.v2().then(|| holder(state.clone())),
+        };
+        c.fails(
+            Operation::ModifyAttribute,
+            modify_state.to_ttlv_item(Tag::REQUEST_PAYLOAD),
+            ResultReason::PermissionDenied,
+            ResultReason::AttributeReadOnly,
+        );
+        let delete = DeleteAttributeRequest {
+            unique_identifier: Some(UniqueIdentifier::Text(uid.clone())),
+            attribute_name: (!c.v2()).then(|| "Contact Information".to_owned()),
+            attribute_index: None,
+            current_attribute: None,
+            attribute_reference: c.v2().then_some(kmipd::kmip::AttributeReference::Standard(Tag::CONTACT_INFORMATION)),
+        };
+        c.ok(Operation::DeleteAttribute, delete.to_ttlv_item(Tag::REQUEST_PAYLOAD));
+        assert!(!c.attributes(&uid).iter().any(|a| matches!(a, Attribute::ContactInformation(_))));
+        let list = match c.ok(Operation::GetAttributeList, c.uid_request(&uid)) {
+            ResponsePayload::GetAttributeList(r) => r,
+            other => panic!("{other:?}"),
+        };
+        if c.v2() {
+            assert!(list.attribute_references.contains(&kmipd::kmip::AttributeReference::Standard(Tag::STATE)));
+        } else {
+            assert!(list.attribute_names.iter().any(|n| n == "x-Product"), "{list:?}");
+        }
+    }
+}
+
+#[test]
+fn another_identity_gets_permission_denied_and_locate_hides_the_object() {
+    let owner = Client::new((2, 1));
+    let name = "owned-by-someone-else";
+    let uid = owner.create_aes(name);
+    let stranger = Client { identity: STRANGER, ..Client::new((2, 1)) };
+    stranger.fails(Operation::GetAttributes, stranger.uid_request(&uid), ResultReason::PermissionDenied, ResultReason::PermissionDenied);
+    stranger.fails(Operation::Activate, stranger.uid_request(&uid), ResultReason::PermissionDenied, ResultReason::PermissionDenied);
+    stranger.fails(Operation::Destroy, stranger.uid_request(&uid), ResultReason::PermissionDenied, ResultReason::PermissionDenied);
+    assert!(stranger.locate_name(name).is_empty());
+    assert_eq!(owner.locate_name(name), vec![uid]);
+}
+
+#[test]
+fn production_policy_keeps_keys_in_the_hsm() {
+    let c = Client { processor: processor(false), ..Client::new((2, 1)) };
+    let uid = c.create_aes("kept-inside");
+    let get = GetRequest {
+        unique_identifier: Some(UniqueIdentifier::Text(uid.clone())),
+        key_format_type: None,
+        key_wrap_type: None,
+        key_compression_type: None,
+        key_wrapping_specification: None,
+    };
+    c.fails(Operation::Get, get.to_ttlv_item(Tag::REQUEST_PAYLOAD), ResultReason::Sensitive, ResultReason::Sensitive);
+    let attributes = c.attributes(&uid);
+    assert!(attributes.contains(&Attribute::Sensitive(true)));
+    assert!(attributes.contains(&Attribute::NeverExtractable(true)));
+}
+
+#[test]
+fn archive_and_recover() {
+    let c = Client::new((1, 4));
+    let uid = c.create_aes("archived");
+    c.ok(Operation::Archive, c.uid_request(&uid));
+    c.fails(Operation::Activate, c.uid_request(&uid), ResultReason::ObjectArchived, ResultReason::ObjectArchived);
+    assert!(c.locate_name("archived").is_empty());
+    c.ok(Operation::Recover, c.uid_request(&uid));
+    c.ok(Operation::Activate, c.uid_request(&uid));
+}
+
+#[test]
+fn register_and_key_pairs() {
+    for version in [(1, 2), (2, 1)] {
+        let c = Client::new(version);
+        let (template_attribute, attributes) = c.template(vec![Attribute::Name(Name {
+            name_value: name_for("secret", version),
+            name_type: NameType::UninterpretedTextString,
+        })]);
+        let secret = kmipd::kmip::objects::SecretData {
+            secret_data_type: kmipd::kmip::enums::SecretDataType::Password,
+            key_block: kmipd::kmip::objects::KeyBlock {
+                key_format_type: kmipd::kmip::enums::KeyFormatType::Opaque,
+                key_compression_type: None,
+                key_value: Some(kmipd::kmip::objects::KeyValue::Plain {
+                    key_material: kmipd::kmip::objects::KeyMaterial::Bytes(kmipd::kmip::codec::SecretBytes::new(b"hunter2".to_vec())),
+                    attributes_v1: Vec::new(),
+                    attributes: None,
+                }),
+                cryptographic_algorithm: None,
+                cryptographic_length: None,
+                key_wrapping_data: None,
+            },
+        };
+        let register = RegisterRequest {
+            object_type: ObjectType::SecretData,
+            template_attribute,
+            attributes,
+            object: ManagedObject::SecretData(secret),
+            protection_storage_masks: None,
+        };
+        let uid = match c.ok(Operation::Register, register.to_ttlv_item(Tag::REQUEST_PAYLOAD)) {
+            ResponsePayload::Register(r) => text(&r.unique_identifier),
+            other => panic!("{other:?}"),
+        };
+        let get = GetRequest {
+            unique_identifier: Some(UniqueIdentifier::Text(uid)),
+            key_format_type: None,
+            key_wrap_type: None,
+            key_compression_type: None,
+            key_wrapping_specification: None,
+        };
+        match c.ok(Operation::Get, get.to_ttlv_item(Tag::REQUEST_PAYLOAD)) {
+            ResponsePayload::Get(r) => match r.object {
+                ManagedObject::SecretData(s) => match s.key_block.key_value {
+                    Some(kmipd::kmip::objects::KeyValue::Plain {
+                        key_material: kmipd::kmip::objects::KeyMaterial::Bytes(b),
+                        ..
+                    }) => assert_eq!(b.expose(), b"hunter2"),
+                    other => panic!("{other:?}"),
+                },
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+
+        let (common_template_attribute, common_attributes) = c.template(vec![
+            Attribute::CryptographicAlgorithm(CryptographicAlgorithm::EC),
+            Attribute::CryptographicLength(256),
+        ]);
+        let request = CreateKeyPairRequest {
+            common_template_attribute,
+            private_key_template_attribute: None,
+            public_key_template_attribute: None,
+            common_attributes,
+            private_key_attributes: None,
+            public_key_attributes: None,
+            common_protection_storage_masks: None,
+            private_protection_storage_masks: None,
+            public_protection_storage_masks: None,
+        };
+        let (private, public) = match c.ok(Operation::CreateKeyPair, request.to_ttlv_item(Tag::REQUEST_PAYLOAD)) {
+            ResponsePayload::CreateKeyPair(r) => (text(&r.private_key_unique_identifier), text(&r.public_key_unique_identifier)),
+            other => panic!("{other:?}"),
+        };
+        let links: Vec<_> = c.attributes(&private).into_iter().filter(|a| matches!(a, Attribute::Link(_))).collect();
+        assert_eq!(links.len(), 1, "{links:?}");
+        let get = GetRequest {
+            unique_identifier: Some(UniqueIdentifier::Text(public)),
+            key_format_type: None,
+            key_wrap_type: None,
+            key_compression_type: None,
+            key_wrapping_specification: None,
+        };
+        assert!(matches!(c.ok(Operation::Get, get.to_ttlv_item(Tag::REQUEST_PAYLOAD)), ResponsePayload::Get(_)));
+    }
+}
