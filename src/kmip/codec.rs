@@ -347,6 +347,20 @@ impl SecretBigInt {
         SecretBigInt(SecretBytes::new(v.as_bytes().to_vec()))
     }
 
+    /// A non-negative value from its unsigned big-endian magnitude, encoded straight into the
+    /// wiped buffer: going through [`BigInt`] would leave an unwiped copy of the secret behind.
+    pub fn from_unsigned(magnitude: &[u8]) -> SecretBigInt {
+        let start = magnitude.iter().position(|&b| b != 0).unwrap_or(magnitude.len());
+        let digits = &magnitude[start..];
+        let sign = usize::from(digits.first().is_some_and(|b| b & 0x80 != 0));
+        let len = (digits.len() + sign).div_ceil(8).max(1) * 8;
+        // Sized up front so the buffer never reallocates (which would strand a copy).
+        let mut v = Vec::with_capacity(len);
+        v.resize(len - digits.len(), 0);
+        v.extend_from_slice(digits);
+        SecretBigInt(SecretBytes::new(v))
+    }
+
     /// The two's-complement big-endian bytes (a multiple of 8 long).
     pub fn expose(&self) -> &[u8] {
         self.0.expose()
