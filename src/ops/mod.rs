@@ -56,6 +56,7 @@ mod discover_versions;
 pub mod error;
 mod interop;
 mod log;
+pub mod material;
 mod query;
 pub mod version;
 
