@@ -17,6 +17,7 @@
 //! | `MissingData`                | Missing Data                  | Missing Data            |
 //! | `OperationNotSupported`      | Operation Not Supported       | Operation Not Supported |
 //! | `FeatureNotSupported`        | Feature Not Supported         | Feature Not Supported   |
+//! | `KeyFormatTypeNotSupported`  | Key Format Type Not Supported | Key Format Type Not Supported |
 //! | `UnknownMessageExtension`    | Unknown Message Extension     | Feature Not Supported   |
 //! | `UnsupportedProtocolVersion` | Unsupported Protocol Version  | Invalid Message         |
 //! | `ResponseTooLarge`           | Response Too Large            | Response Too Large      |
@@ -85,6 +86,9 @@ pub enum OpError {
     /// An optional feature the request asks for is not supported.
     #[error("feature not supported: {0}")]
     FeatureNotSupported(String),
+    /// The object exists but can't be given in the Key Format Type asked for (Get, Export).
+    #[error("key format type not supported: {0}")]
+    KeyFormatTypeNotSupported(String),
     /// A Message Extension marked critical that the server does not understand.
     #[error("critical message extension from vendor {vendor:?} is not understood")]
     UnknownMessageExtension {
@@ -180,6 +184,7 @@ impl OpError {
             OpError::MissingData(_) => ResultReason::MissingData,
             OpError::OperationNotSupported { .. } => ResultReason::OperationNotSupported,
             OpError::FeatureNotSupported(_) => ResultReason::FeatureNotSupported,
+            OpError::KeyFormatTypeNotSupported(_) => ResultReason::KeyFormatTypeNotSupported,
             OpError::UnknownMessageExtension { .. } => ResultReason::UnknownMessageExtension,
             OpError::UnsupportedProtocolVersion { .. } => ResultReason::UnsupportedProtocolVersion,
             OpError::ResponseTooLarge { .. } => ResultReason::ResponseTooLarge,
@@ -291,6 +296,8 @@ mod tests {
         for v in [V1_0, V1_4, V2_1] {
             assert_eq!(reason_in_version(ResultReason::InvalidMessage, v), ResultReason::InvalidMessage);
             assert_eq!(reason_in_version(ResultReason::ResponseTooLarge, v), ResultReason::ResponseTooLarge);
+            let r = OpError::KeyFormatTypeNotSupported("PKCS#12".into()).reason();
+            assert_eq!(reason_in_version(r, v), ResultReason::KeyFormatTypeNotSupported);
         }
     }
 

@@ -67,6 +67,7 @@ mod get;
 mod get_attributes;
 mod locate;
 mod log;
+pub mod material;
 mod modify_attribute;
 mod object;
 mod query;
