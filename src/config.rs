@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use secrecy::zeroize::Zeroizing;
 use secrecy::SecretString;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// Prefix of the environment variables that override file settings.
@@ -70,7 +70,7 @@ pub enum ConfigError {
 }
 
 /// The whole `kmipd serve` configuration.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Address and port the KMIP listener binds to.
@@ -121,7 +121,7 @@ pub struct PolicyConfig {
 }
 
 /// TLS settings. Client certificates are always required.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsConfig {
     /// PEM file with the server certificate, followed by any intermediates.
@@ -136,7 +136,7 @@ pub struct TlsConfig {
 }
 
 /// A TLS protocol version, written `"1.2"` or `"1.3"`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 pub enum TlsVersion {
     /// TLS 1.2 (ECDHE with AES-GCM only) and TLS 1.3.
     #[default]
@@ -149,7 +149,7 @@ pub enum TlsVersion {
 
 /// The HSM to use. Module, token and PIN source default to the profile's; the settings here
 /// override them. The PIN itself is never part of the configuration, only where to read it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HsmConfig {
     /// HSM profile file (`hsm-profiles/<vendor>.toml`).
@@ -246,7 +246,7 @@ fn strip_one_newline(text: &str) -> &str {
 
 /// Bounds on what one client can make the server do. Durations are written like `"30s"` or
 /// `"5m"`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// Largest request message accepted, header included; checked before the body is read.
@@ -291,7 +291,7 @@ impl Default for Limits {
 }
 
 /// Operational log settings.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
     /// Line format on standard error.
@@ -308,7 +308,7 @@ impl Default for LogConfig {
 }
 
 /// Log line format.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// Human-readable lines.
@@ -319,7 +319,7 @@ pub enum LogFormat {
 }
 
 /// Audit log settings.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuditConfig {
     /// File the audit events are appended to, one JSON object per line. Unset: audit events
@@ -339,6 +339,26 @@ impl Config {
     pub fn from_toml_str(toml: &str, env: HashMap<String, String>) -> Result<Config, ConfigError> {
         let file = config::File::from_str(toml, config::FileFormat::Toml);
         Self::build(file, Some(env), "configuration")
+    }
+
+    /// Applies `KMIPD__…` overrides from the process environment to a configuration built
+    /// in code (`kmipd dev` uses it), by the same rules as over a file: the values of `self`
+    /// play the file's part.
+    pub fn with_env_overrides(&self) -> Result<Config, ConfigError> {
+        self.with_overrides(None)
+    }
+
+    /// [`Config::with_env_overrides`] with the overrides taken from `env` instead of the
+    /// process environment; for tests.
+    pub fn with_overrides_from(&self, env: HashMap<String, String>) -> Result<Config, ConfigError> {
+        self.with_overrides(Some(env))
+    }
+
+    fn with_overrides(&self, env: Option<HashMap<String, String>>) -> Result<Config, ConfigError> {
+        let origin = "built-in settings";
+        let base = config::Config::try_from(self)
+            .map_err(|source| ConfigError::Load { origin: origin.to_string(), source })?;
+        Self::build(base, env, origin)
     }
 
     fn build<S>(file: S, env: Option<HashMap<String, String>>, origin: &str) -> Result<Config, ConfigError>
@@ -466,6 +486,32 @@ mod tests {
         assert_eq!(config.limits.read_timeout, Duration::from_secs(2));
         assert_eq!(config.listen, "0.0.0.0:15696".parse().unwrap());
         assert_eq!(config.log.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn environment_overrides_a_config_built_in_code() {
+        let built = Config::from_toml_str(MINIMAL, HashMap::new()).unwrap();
+        let same = built.with_overrides_from(HashMap::new()).unwrap();
+        assert_eq!(format!("{same:?}"), format!("{built:?}"));
+
+        let config = built
+            .with_overrides_from(env(&[
+                ("KMIPD__LIMITS__READ_TIMEOUT", "750ms"),
+                ("KMIPD__LIMITS__MAX_BATCH_ITEMS", "10"),
+                ("KMIPD__LOG__LEVEL", "debug"),
+            ]))
+            .unwrap();
+        assert_eq!(config.limits.read_timeout, Duration::from_millis(750));
+        assert_eq!(config.limits.max_batch_items, 10);
+        assert_eq!(config.limits.idle_timeout, built.limits.idle_timeout);
+        assert_eq!(config.log.level, "debug");
+        assert_eq!(config.tls.cert, built.tls.cert);
+        assert_eq!(config.hsm.pin_source().unwrap(), built.hsm.pin_source().unwrap());
+
+        let err = built.with_overrides_from(env(&[("KMIPD__LIMITS__MAX_BATCH_ITEMS", "0")])).unwrap_err();
+        assert!(err.to_string().contains("limits.max_batch_items"), "{err}");
+        let err = built.with_overrides_from(env(&[("KMIPD__LIMITS__READ_TIMOUT", "1s")])).unwrap_err();
+        assert!(err.to_string().contains("read_timout"), "{err}");
     }
 
     #[test]

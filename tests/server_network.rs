@@ -5,6 +5,8 @@
 //! A counting global allocator records the largest single allocation, to show that a header
 //! announcing 4 GiB is refused without allocating for it.
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io;
 use std::net::SocketAddr;
@@ -252,15 +254,7 @@ async fn random_bytes_are_closed() {
     let (running, _seen) = start_echo(test_limits()).await;
     let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
     for _ in 0..8 {
-        let garbage: Vec<u8> = (0..4096)
-            .map(|_| {
-                // xorshift64: deterministic, so a failure can be replayed.
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state.to_le_bytes()[0]
-            })
-            .collect();
+        let garbage = common::noise(&mut state, 4096);
         let mut stream = connect(running.addr, good_client(&running)).await.unwrap();
         // The server may close before it has read everything; a failed write is fine.
         let _ = stream.write_all(&garbage).await;

@@ -143,6 +143,9 @@ const DEV_SO_PIN: &str = "kmipd-dev-so";
 const DEV_USER_PIN: &str = "kmipd-dev-user";
 
 /// `kmipd dev`: SoftHSM2 token, dev certificates and store under `state_dir`, then serve.
+///
+/// `KMIPD__…` environment variables override these settings as they override a `serve`
+/// configuration file (e.g. `KMIPD__LIMITS__READ_TIMEOUT=2s`).
 pub fn dev(args: &DevArgs) -> Result<()> {
     let state = &args.state_dir;
     let softhsm_dir = state.join("softhsm");
@@ -180,7 +183,9 @@ pub fn dev(args: &DevArgs) -> Result<()> {
         policy: PolicyConfig { extractable_by_default: true },
         log: LogConfig::default(),
         audit: AuditConfig::default(),
-    };
+    }
+    .with_env_overrides()
+    .context("applying KMIPD__ environment overrides")?;
     let banner = |addr: SocketAddr| print_banner(addr, &pki);
     run(config, Some(&banner))
 }
