@@ -111,7 +111,7 @@ fn default_data_dir() -> PathBuf {
 }
 
 /// Rules applied to new objects.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PolicyConfig {
     /// Whether keys and secrets created or registered without Sensitive/Extractable

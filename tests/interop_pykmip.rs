@@ -113,19 +113,16 @@ fn flow_against_kmipd(version: &str) {
 }
 
 #[test]
-#[ignore = "needs object operations (issue 4)"]
 fn pykmip_flow_at_kmip_1_2() {
     flow_against_kmipd("1.2");
 }
 
 #[test]
-#[ignore = "needs object operations (issue 4)"]
 fn pykmip_flow_at_kmip_1_4() {
     flow_against_kmipd("1.4");
 }
 
 #[test]
-#[ignore = "needs object operations (issue 4)"]
 fn pykmip_flow_at_kmip_2_0() {
     flow_against_kmipd("2.0");
 }
