@@ -11,7 +11,7 @@ mod common;
 
 use std::path::Path;
 
-use kmipd::conformance::{operations, run_file, Exchange, Replay};
+use kmipd::conformance::{operations, run_file, Exchange};
 use kmipd::kmip::enums::Operation;
 use kmipd::kmip::KmipEnum;
 use kmipd::ops::{Processor, Reply};
@@ -32,32 +32,11 @@ impl Exchange for InProcess<'_> {
     }
 }
 
-/// Why a case is expected to fail, if it is.
-///
-/// The Maximum Response Size cases (MSGENC-*-M-1, OVH TC 12.1) send Query Operations +
-/// Objects with a 256-byte limit and expect Response Too Large: the reference server's list
-/// is long. kmipd's answer lists only what it implements today (4 operations, no object
-/// type) and is about 200 bytes, so it rightly fits. They pass once the object operations
-/// are listed; meanwhile [`scaled_limit_cases_pass`] replays them with a limit below
-/// kmipd's answer.
-fn expected_failure(name: &str) -> Option<&'static str> {
-    (name.contains("/MSGENC-") || name.contains("_Query_Maximum_Response_Size"))
-        .then_some("kmipd's Query answer fits in the 256 bytes the case allows")
-}
-
-/// The Maximum Response Size cases with their first (small) limit lowered below the size
-/// of kmipd's current Query answer. The error answer then does not fit either, so kmipd
-/// drops its optional Result Message: the expected one is dropped too.
-fn scaled(text: &str) -> String {
-    let text = text.replacen(
-        r#"<MaximumResponseSize type="Integer" value="256"/>"#,
-        r#"<MaximumResponseSize type="Integer" value="128"/>"#,
-        1,
-    );
-    match text.find("<ResultMessage").and_then(|start| Some((start, start + text[start..].find("/>")? + 2))) {
-        Some((start, end)) => format!("{}{}", &text[..start], &text[end..]),
-        None => text,
-    }
+/// Why a case is expected to fail, if it is: none is, now that Query lists the object
+/// operations (the Maximum Response Size cases, MSGENC-*-M-1 and OVH TC 12.1, expect Response
+/// Too Large at 256 bytes and get it).
+fn expected_failure(_name: &str) -> Option<&'static str> {
+    None
 }
 
 const PROTOCOL_OPERATIONS: [Operation; 4] =
@@ -122,26 +101,6 @@ fn protocol_level_oasis_cases_pass() {
     assert!(unexpected.is_empty(), "unexpected failures: {unexpected:#?}");
     assert!(recovered.is_empty(), "now passing, update expected_failure: {recovered:#?}");
     assert!(passed.len() >= 60, "only {} cases passed", passed.len());
-}
-
-#[test]
-fn scaled_limit_cases_pass() {
-    let corpus = common::corpus_dir();
-    let processor = ops_support::processor();
-    let mut ran = 0;
-    for file in common::xml_files(&corpus) {
-        let name = file.strip_prefix(&corpus).unwrap_or(&file).to_string_lossy().replace('\\', "/");
-        if name.starts_with("kmip-3.0/") || expected_failure(&name).is_none() {
-            continue;
-        }
-        let text = scaled(&std::fs::read_to_string(&file).unwrap());
-        let mut replay = Replay::default();
-        replay.run(&text, &mut InProcess(&processor)).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(replay.steps, 2, "{name}");
-        eprintln!("  PASS (limit 128) {name}");
-        ran += 1;
-    }
-    assert_eq!(ran, 21);
 }
 
 /// Every request of the 1.0–2.1 corpus is answered (never a closed connection), in its own

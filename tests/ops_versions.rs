@@ -64,18 +64,22 @@ fn speak(major: u8, minor: u8) {
     assert!(r.batch_items.iter().all(|i| i.result_status == ResultStatus::Success), "{version}: {r:?}");
 
     let q = query_payload(&r);
-    let mut expected = vec![Operation::Query];
+    use Operation::*;
+    let mut expected = vec![
+        Query, Create, CreateKeyPair, Register, Locate, Check, Get, GetAttributes, GetAttributeList, AddAttribute,
+        ModifyAttribute, DeleteAttribute, Activate, Revoke, Destroy, Archive, Recover,
+    ];
     if (major, minor) >= (1, 1) {
-        expected.push(Operation::DiscoverVersions);
+        expected.push(DiscoverVersions);
     }
     if major >= 2 {
-        expected.extend([Operation::Log, Operation::Interop]);
+        expected.extend([Log, Interop, SetAttribute]);
     }
     let mut got = q.operations.clone();
     got.sort_by_key(|o| kmipd::kmip::KmipEnum::to_u32(*o));
     expected.sort_by_key(|o| kmipd::kmip::KmipEnum::to_u32(*o));
     assert_eq!(got, expected, "{version}");
-    assert!(q.object_types.is_empty(), "no object operation is implemented yet");
+    assert_eq!(q.object_types.len(), 6, "{version}: {:?}", q.object_types);
     assert!(q.vendor_identification.as_deref().is_some_and(|v| v.starts_with("kmipd")));
     assert_eq!(q.capability_information.len(), usize::from((major, minor) >= (1, 3)), "{version}");
     if let Some(caps) = q.capability_information.first() {
