@@ -533,6 +533,13 @@ pub trait Hsm: Send + Sync {
     /// Hashes `data`.
     fn digest(&self, algorithm: HashAlg, data: &[u8]) -> HsmResult<Vec<u8>>;
 
+    /// Hashes the value of the secret key `key` inside the HSM (`C_DigestInit`, `C_DigestKey`, `C_DigestFinal`):
+    /// the KMIP Digest (SHA-256 over the key material, KMIP 1.4 §3.17) of a key whose material never leaves the
+    /// HSM. Fails with [`ErrorClass::Indigestible`] when the HSM will not digest this key or it is not a secret
+    /// key, and with [`ErrorClass::NotSupported`] when the profile lacks `digest-key` or the hash: in both cases
+    /// the caller omits the Digest instead of failing the operation.
+    fn digest_key(&self, key: &[u8], algorithm: HashAlg) -> HsmResult<Vec<u8>>;
+
     /// Returns `len` random bytes from the HSM's generator.
     fn random(&self, len: usize) -> HsmResult<SecretBytes>;
 

@@ -949,6 +949,39 @@ impl Hsm for Pkcs11Hsm {
         self.pool.run(Idempotence::Idempotent, |s| Ok(s.digest(&mechanism, data)?))
     }
 
+    /// `C_DigestInit`, `C_DigestKey`, `C_DigestFinal` on one pooled session.
+    ///
+    /// Only secret keys are digested: PKCS#11 defines `C_DigestKey` for them, and SoftHSM 2.6.1 would otherwise
+    /// hash an EC private key's raw `CKA_VALUE` scalar, which is not what KMIP's Digest covers (the encoded Key
+    /// Material); public keys it refuses with `CKR_KEY_INDIGESTIBLE`. Anything refused this way, by kmipd or the
+    /// module, is an [`ErrorClass::Indigestible`](super::ErrorClass::Indigestible) error; a profile without
+    /// `digest-key` or the hash gives [`ErrorClass::NotSupported`](super::ErrorClass::NotSupported). Either tells
+    /// the caller to omit the Digest.
+    ///
+    /// A failed `C_DigestKey` may leave the digest operation active (the standard says an error ends it, not every
+    /// module complies): `C_DigestFinal` is then called to end it, so the session goes back to the pool clean.
+    fn digest_key(&self, key: &[u8], algorithm: HashAlg) -> HsmResult<Vec<u8>> {
+        self.require(Capability::DigestKey)?;
+        self.require(Capability::Digest(algorithm))?;
+        let mechanism = digest_mechanism(algorithm);
+        self.with_key(Idempotence::Idempotent, key, |s, handle| {
+            let class = s.get_attributes(handle, &[AttributeType::Class])?.into_iter().find_map(|a| match a {
+                Attribute::Class(class) => Some(class),
+                _ => None,
+            });
+            if class != Some(ObjectClass::SECRET_KEY) {
+                return Err(HsmError::Indigestible("only secret keys are digested inside the HSM".into()));
+            }
+            s.digest_init(&mechanism)?;
+            if let Err(error) = s.digest_key(handle) {
+                // Ends the operation if the module left it active; fails harmlessly if not.
+                let _ = s.digest_final();
+                return Err(error.into());
+            }
+            Ok(s.digest_final()?)
+        })
+    }
+
     fn random(&self, len: usize) -> HsmResult<SecretBytes> {
         self.require(Capability::Random)?;
         self.pool.run(Idempotence::Idempotent, |s| Ok(Zeroizing::new(self.random_bytes(s, len)?)))
