@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use tokio_util::sync::CancellationToken;
+use zeroize::Zeroizing;
 
 use crate::config::{AuditConfig, Config, HsmConfig, Limits, LogConfig};
 use crate::hsm::{self, Pkcs11Hsm, Profile};
@@ -37,12 +38,12 @@ struct Handler {
 }
 
 impl RequestHandler for Handler {
-    async fn handle(&self, peer: &PeerInfo, request: Vec<u8>) -> HandlerOutcome {
+    async fn handle(&self, peer: &PeerInfo, request: Zeroizing<Vec<u8>>) -> HandlerOutcome {
         let processor = Arc::clone(&self.processor);
         let ctx = RequestContext { client_identity: peer.identity.subject.clone(), connection_id: peer.connection_id };
         let reply = tokio::task::spawn_blocking(move || processor.process(&ctx, &request)).await;
         match reply {
-            Ok(Reply::Send(mut bytes)) => HandlerOutcome::Respond(std::mem::take(&mut *bytes)),
+            Ok(Reply::Send(bytes)) => HandlerOutcome::Respond(bytes),
             Ok(Reply::Close(_)) | Err(_) => HandlerOutcome::Close,
         }
     }
