@@ -590,9 +590,18 @@ fn hashed_ids_fit_tiny_id_spaces() {
     let object = NewObject::token(id("a-long-kmip-uid-that-would-never-fit-16-bits"), "hashed", KeyUsage::ALL);
     tiny.generate_secret_key(aes(128), &object).unwrap();
     assert_eq!(tiny.cka_id(&object.id).unwrap().len(), 2);
-    assert_eq!(tiny.object_info(&object.id).unwrap().label, "hashed");
+    // The label is the caller id (not the one asked for), so that reconciliation can recover it.
+    let caller_id = String::from_utf8(object.id.clone()).unwrap();
+    assert_eq!(tiny.object_info(&object.id).unwrap().label, caller_id);
+    let rename = AttributeUpdate { label: Some("renamed".into()), usage: None };
+    tiny.set_attributes(&object.id, &rename).unwrap();
+    assert_eq!(tiny.object_info(&object.id).unwrap().label, caller_id);
     let listed = tiny.list_objects().unwrap();
     let entry = listed.iter().find(|o| o.cka_id == tiny.cka_id(&object.id).unwrap()).unwrap();
-    assert_eq!(entry.caller_id, None);
+    assert_eq!(entry.caller_id.as_ref(), Some(&object.id));
     tiny.destroy(&object.id).unwrap();
+    // The caller id must fit the label.
+    let long = NewObject::token(vec![b'x'; 129], "long", KeyUsage::ALL);
+    let err = tiny.generate_secret_key(aes(128), &long).unwrap_err();
+    assert_eq!(err.class(), ErrorClass::InvalidInput, "{err}");
 }

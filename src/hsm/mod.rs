@@ -174,7 +174,8 @@ pub enum Persistence {
 pub struct NewObject {
     /// Caller-given id (the KMIP layer derives it from the UID); becomes `CKA_ID` per the profile's id strategy.
     pub id: Vec<u8>,
-    /// `CKA_LABEL`; truncated at a character boundary to the profile's label limit.
+    /// `CKA_LABEL`; truncated at a character boundary to the profile's label limit. Ignored under the `hashed`
+    /// id strategy, where the label is the caller id (so that reconciliation can recover it).
     pub label: String,
     /// Usage flags. For key pairs, the private half gets decrypt/sign/unwrap/derive and the public half
     /// encrypt/verify/wrap of these.
@@ -438,7 +439,9 @@ pub struct ObjectInfo {
 pub struct ObjectSummary {
     /// The raw `CKA_ID`.
     pub cka_id: Vec<u8>,
-    /// The caller's id, when the id strategy can recover it (`prefixed`); `None` for `hashed`.
+    /// The caller's id (the `id` of the [`NewObject`] it was made from): the `CKA_ID` without the prefix under the
+    /// `prefixed` id strategy; under `hashed`, the `CKA_LABEL` when hashing it gives the `CKA_ID` back. `None`
+    /// when it cannot be recovered (a foreign object, or a label changed behind kmipd's back).
     pub caller_id: Option<Vec<u8>>,
     /// `CKA_LABEL`.
     pub label: String,
@@ -449,7 +452,7 @@ pub struct ObjectSummary {
 /// Attribute changes for [`Hsm::set_attributes`]; `None` leaves an attribute alone.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AttributeUpdate {
-    /// New `CKA_LABEL`.
+    /// New `CKA_LABEL`; ignored under the `hashed` id strategy, where the label is the caller id.
     pub label: Option<String>,
     /// New usage flags (only the flags that apply to the object's class are written).
     pub usage: Option<KeyUsage>,
