@@ -10,8 +10,11 @@
 //! - [`pkcs11`]: [`Pkcs11Hsm`], the implementation of [`Hsm`]; `mechanisms` and `templates` hold its mapping
 //!   onto cryptoki mechanisms and its object templates.
 //! - [`probe`]: exercising each capability a profile promises (`kmipd hsm probe`).
+//! - [`inventory`]: the `store::HsmRef` convention of records ([`hsm_ref`], [`hsm_kind`]) and the inventory the
+//!   start-up reconciler walks ([`Inventory`]).
 
 mod error;
+pub mod inventory;
 mod mechanisms;
 pub mod module;
 pub mod pkcs11;
@@ -21,6 +24,7 @@ pub mod profile;
 mod templates;
 
 pub use error::{ckr_name, ErrorClass, HsmError, HsmResult};
+pub use inventory::{hsm_kind, hsm_ref, Inventory};
 pub use pkcs11::{HsmConfig, PinSource, Pkcs11Hsm};
 pub use profile::{Capability, Profile};
 
