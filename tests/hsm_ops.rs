@@ -532,6 +532,55 @@ fn omitted_attributes_are_left_to_the_module() {
 }
 
 #[test]
+fn secret_keys_are_digested_inside_the_hsm() {
+    use sha2::Digest as _;
+    // A non-sensitive session key: the HSM's digest is SHA-256 over the key bytes it exports.
+    let plain = NewObject {
+        sensitive: false,
+        extractable: true,
+        ..NewObject::session(id("digest-plain"), "digest plain", KeyUsage::ALL)
+    };
+    hsm().generate_secret_key(aes(256), &plain).unwrap();
+    let value = hsm().export_secret_key(&plain.id).unwrap();
+    let expected = sha2::Sha256::digest(value.as_slice()).to_vec();
+    assert_eq!(hsm().digest_key(&plain.id, HashAlg::Sha256).unwrap(), expected);
+
+    // Sensitive, non-extractable token keys are digested too (SoftHSM 2.6.1), over the same bytes.
+    let known = [0x5a; 32];
+    let sealed = NewObject::token(id("digest-sealed"), "digest sealed", KeyUsage::ALL);
+    hsm().import_secret_key(SecretKeyAlgorithm::Aes, &known, &sealed).unwrap();
+    assert_eq!(hsm().object_info(&sealed.id).unwrap().sensitive, Some(true));
+    assert_eq!(hsm().digest_key(&sealed.id, HashAlg::Sha256).unwrap(), sha2::Sha256::digest(known).to_vec());
+    let generic = NewObject::token(id("digest-hmac"), "digest hmac", KeyUsage::ALL);
+    hsm()
+        .generate_secret_key(SecretKeySpec { algorithm: SecretKeyAlgorithm::GenericSecret, bits: 256 }, &generic)
+        .unwrap();
+    assert_eq!(hsm().object_info(&generic.id).unwrap().extractable, Some(false));
+    for hash in HashAlg::ALL {
+        assert_eq!(hsm().digest_key(&generic.id, hash).unwrap().len(), hash.output_len(), "{hash:?}");
+    }
+
+    // Key-pair halves are not digested (SoftHSM would hash an EC private key's raw scalar), and the refusal
+    // leaves no digest operation active on the session.
+    let (private, public, _) = ec_pair(Curve::P256);
+    for key in [&private, &public] {
+        let err = hsm().digest_key(key, HashAlg::Sha256).unwrap_err();
+        assert_eq!(err.class(), ErrorClass::Indigestible, "{err}");
+        assert_eq!(hsm().digest(HashAlg::Sha256, b"abc").unwrap().len(), 32);
+    }
+    let err = hsm().digest_key(b"no-such-key", HashAlg::Sha256).unwrap_err();
+    assert_eq!(err.class(), ErrorClass::NotFound, "{err}");
+
+    // A profile without digest-key refuses without calling the HSM.
+    let mut profile = softhsm_profile();
+    profile.mechanisms.capabilities.retain(|c| c != "digest-key");
+    token(&[]);
+    let without = open(profile);
+    let err = without.digest_key(&sealed.id, HashAlg::Sha256).unwrap_err();
+    assert_eq!(err.class(), ErrorClass::NotSupported, "{err}");
+}
+
+#[test]
 fn hashed_ids_fit_tiny_id_spaces() {
     let mut profile = softhsm_profile();
     profile.objects.id_strategy = kmipd::hsm::profile::IdStrategy::Hashed;
@@ -541,9 +590,18 @@ fn hashed_ids_fit_tiny_id_spaces() {
     let object = NewObject::token(id("a-long-kmip-uid-that-would-never-fit-16-bits"), "hashed", KeyUsage::ALL);
     tiny.generate_secret_key(aes(128), &object).unwrap();
     assert_eq!(tiny.cka_id(&object.id).unwrap().len(), 2);
-    assert_eq!(tiny.object_info(&object.id).unwrap().label, "hashed");
+    // The label is the caller id (not the one asked for), so that reconciliation can recover it.
+    let caller_id = String::from_utf8(object.id.clone()).unwrap();
+    assert_eq!(tiny.object_info(&object.id).unwrap().label, caller_id);
+    let rename = AttributeUpdate { label: Some("renamed".into()), usage: None };
+    tiny.set_attributes(&object.id, &rename).unwrap();
+    assert_eq!(tiny.object_info(&object.id).unwrap().label, caller_id);
     let listed = tiny.list_objects().unwrap();
     let entry = listed.iter().find(|o| o.cka_id == tiny.cka_id(&object.id).unwrap()).unwrap();
-    assert_eq!(entry.caller_id, None);
+    assert_eq!(entry.caller_id.as_ref(), Some(&object.id));
     tiny.destroy(&object.id).unwrap();
+    // The caller id must fit the label.
+    let long = NewObject::token(vec![b'x'; 129], "long", KeyUsage::ALL);
+    let err = tiny.generate_secret_key(aes(128), &long).unwrap_err();
+    assert_eq!(err.class(), ErrorClass::InvalidInput, "{err}");
 }

@@ -28,6 +28,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 use tokio_util::sync::CancellationToken;
+use zeroize::Zeroizing;
 
 struct CountingAllocator;
 
@@ -56,7 +57,7 @@ struct Echo {
 }
 
 impl RequestHandler for Echo {
-    async fn handle(&self, peer: &PeerInfo, request: Vec<u8>) -> HandlerOutcome {
+    async fn handle(&self, peer: &PeerInfo, request: Zeroizing<Vec<u8>>) -> HandlerOutcome {
         let _ = self.seen.send(peer.identity.common_name.clone());
         HandlerOutcome::Respond(request)
     }
@@ -69,7 +70,7 @@ struct SlowEcho {
 }
 
 impl RequestHandler for SlowEcho {
-    async fn handle(&self, _peer: &PeerInfo, request: Vec<u8>) -> HandlerOutcome {
+    async fn handle(&self, _peer: &PeerInfo, request: Zeroizing<Vec<u8>>) -> HandlerOutcome {
         self.started.notify_one();
         tokio::time::sleep(self.delay).await;
         HandlerOutcome::Respond(request)
@@ -481,7 +482,7 @@ async fn measure_round_trips_and_handshakes() {
 struct Refuse;
 
 impl RequestHandler for Refuse {
-    async fn handle(&self, _peer: &PeerInfo, _request: Vec<u8>) -> HandlerOutcome {
+    async fn handle(&self, _peer: &PeerInfo, _request: Zeroizing<Vec<u8>>) -> HandlerOutcome {
         HandlerOutcome::Close
     }
 }

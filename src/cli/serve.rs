@@ -12,13 +12,14 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use tokio_util::sync::CancellationToken;
+use zeroize::Zeroizing;
 
 use crate::config::{AuditConfig, Config, HsmConfig, Limits, LogConfig, PolicyConfig};
 use crate::hsm::{self, Pkcs11Hsm, Profile};
 use crate::ops::{self, Processor, Reply, RequestContext};
 use crate::pki::DevPki;
 use crate::server::{self, HandlerOutcome, PeerInfo, RequestHandler, Server};
-use crate::store::{SledStore, SledStoreConfig};
+use crate::store::{self, SledStore, SledStoreConfig};
 use crate::ttlv::DecodeLimits;
 
 /// What object operations act through: the HSM and the metadata store.
@@ -53,7 +54,7 @@ struct Handler {
 }
 
 impl RequestHandler for Handler {
-    async fn handle(&self, peer: &PeerInfo, request: Vec<u8>) -> HandlerOutcome {
+    async fn handle(&self, peer: &PeerInfo, request: Zeroizing<Vec<u8>>) -> HandlerOutcome {
         let processor = Arc::clone(&self.processor);
         let ctx = RequestContext {
             client_identity: peer.identity.subject.clone(),
@@ -62,7 +63,7 @@ impl RequestHandler for Handler {
         };
         let reply = tokio::task::spawn_blocking(move || processor.process(&ctx, &request)).await;
         match reply {
-            Ok(Reply::Send(mut bytes)) => HandlerOutcome::Respond(std::mem::take(&mut *bytes)),
+            Ok(Reply::Send(bytes)) => HandlerOutcome::Respond(bytes),
             Ok(Reply::Close(_)) | Err(_) => HandlerOutcome::Close,
         }
     }
@@ -83,6 +84,7 @@ fn run(config: Config, banner: Option<&dyn Fn(SocketAddr)>) -> Result<()> {
     let store = Arc::new(
         SledStore::open(&SledStoreConfig::new(config.data_dir.join("store"))).context("opening the metadata store")?,
     );
+    reconcile_at_startup(&store, &hsm)?;
     let limits = ops::Limits {
         decode: DecodeLimits { max_bytes: config.limits.max_message_bytes, ..DecodeLimits::default() },
         max_batch_items: config.limits.max_batch_items,
@@ -107,6 +109,41 @@ fn run(config: Config, banner: Option<&dyn Fn(SocketAddr)>) -> Result<()> {
         server.run(shutdown).await;
         anyhow::Ok(())
     })
+}
+
+/// Settles the creations and destructions a crash interrupted and reports what does not match (DESIGN.md
+/// invariant 3), before any request is served. Start-up fails only if reconciliation itself cannot run (the HSM
+/// cannot be listed, the store fails); records it could not settle are logged and retried at the next start.
+fn reconcile_at_startup(store: &SledStore, hsm: &Pkcs11Hsm) -> Result<()> {
+    let report = store::reconcile(store, &hsm::Inventory::new(hsm))
+        .context("reconciling the metadata store with the HSM token")?;
+    tracing::info!(
+        rolled_back = report.rolled_back.len(),
+        destroyed = report.destroyed.len(),
+        strangers = report.strangers.len(),
+        missing = report.missing.len(),
+        unsettled = report.failures.len(),
+        "start-up reconciliation done"
+    );
+    for uid in &report.rolled_back {
+        tracing::info!(uid = %uid, "rolled back a creation that was never acknowledged");
+    }
+    for uid in &report.destroyed {
+        tracing::info!(uid = %uid, "finished an interrupted destruction");
+    }
+    for object in &report.strangers {
+        tracing::warn!(
+            object = %hsm::inventory::display_ref(object),
+            "HSM object in kmipd's namespace that no record claims; left on the token"
+        );
+    }
+    for uid in &report.missing {
+        tracing::warn!(uid = %uid, "the HSM object of this object is not on the token: its key material is unusable");
+    }
+    for failure in &report.failures {
+        tracing::warn!(uid = %failure.uid, error = %failure.error, "could not settle this object; retried at next start");
+    }
+    Ok(())
 }
 
 fn open_hsm(config: &HsmConfig) -> Result<Pkcs11Hsm> {

@@ -18,6 +18,9 @@ pub enum ErrorClass {
     InvalidInput,
     /// Login or permission problem (PIN, not logged in, read-only token).
     Auth,
+    /// The HSM will not digest this key inside itself (`CKR_KEY_INDIGESTIBLE`, or not a secret key): a
+    /// caller computing a KMIP Digest omits it.
+    Indigestible,
     /// The device or the module failed; retrying later may work.
     Device,
     /// Anything else.
@@ -49,6 +52,9 @@ pub enum HsmError {
     /// The key's material is sensitive or not extractable.
     #[error("key material cannot leave the HSM: {0}")]
     Sensitive(String),
+    /// [`Hsm::digest_key`](super::Hsm::digest_key) was given a key that the HSM cannot digest inside itself.
+    #[error("the HSM cannot digest this key: {0}")]
+    Indigestible(String),
     /// The HSM configuration or profile is unusable.
     #[error("HSM configuration: {0}")]
     Config(String),
@@ -72,6 +78,7 @@ impl HsmError {
             HsmError::NotFound => ErrorClass::NotFound,
             HsmError::InvalidInput(_) => ErrorClass::InvalidInput,
             HsmError::Sensitive(_) => ErrorClass::Sensitive,
+            HsmError::Indigestible(_) => ErrorClass::Indigestible,
             HsmError::PoolTimeout(_) => ErrorClass::Device,
             HsmError::Config(_) | HsmError::Module(_) => ErrorClass::Other,
         }
@@ -184,8 +191,8 @@ pub fn classify(rv: RvError) -> ErrorClass {
         | R::WrappingKeyHandleInvalid
         | R::WrappingKeySizeRange
         | R::WrappingKeyTypeInconsistent
-        | R::KeyIndigestible
         | R::BufferTooSmall => ErrorClass::InvalidInput,
+        R::KeyIndigestible => ErrorClass::Indigestible,
         _ => ErrorClass::Other,
     }
 }
@@ -206,5 +213,6 @@ mod tests {
         assert_eq!(classify(RvError::SessionHandleInvalid), ErrorClass::Device);
         assert_eq!(classify(RvError::KeyUnextractable), ErrorClass::Sensitive);
         assert_eq!(classify(RvError::MechanismInvalid), ErrorClass::NotSupported);
+        assert_eq!(classify(RvError::KeyIndigestible), ErrorClass::Indigestible);
     }
 }

@@ -10,8 +10,11 @@
 //! - [`pkcs11`]: [`Pkcs11Hsm`], the implementation of [`Hsm`]; `mechanisms` and `templates` hold its mapping
 //!   onto cryptoki mechanisms and its object templates.
 //! - [`probe`]: exercising each capability a profile promises (`kmipd hsm probe`).
+//! - [`inventory`]: the `store::HsmRef` convention of records ([`hsm_ref`], [`hsm_kind`]) and the inventory the
+//!   start-up reconciler walks ([`Inventory`]).
 
 mod error;
+pub mod inventory;
 mod mechanisms;
 pub mod module;
 pub mod pkcs11;
@@ -21,6 +24,7 @@ pub mod profile;
 mod templates;
 
 pub use error::{ckr_name, ErrorClass, HsmError, HsmResult};
+pub use inventory::{hsm_kind, hsm_ref, Inventory};
 pub use pkcs11::{HsmConfig, PinSource, Pkcs11Hsm};
 pub use profile::{Capability, Profile};
 
@@ -174,7 +178,8 @@ pub enum Persistence {
 pub struct NewObject {
     /// Caller-given id (the KMIP layer derives it from the UID); becomes `CKA_ID` per the profile's id strategy.
     pub id: Vec<u8>,
-    /// `CKA_LABEL`; truncated at a character boundary to the profile's label limit.
+    /// `CKA_LABEL`; truncated at a character boundary to the profile's label limit. Ignored under the `hashed`
+    /// id strategy, where the label is the caller id (so that reconciliation can recover it).
     pub label: String,
     /// Usage flags. For key pairs, the private half gets decrypt/sign/unwrap/derive and the public half
     /// encrypt/verify/wrap of these.
@@ -438,7 +443,9 @@ pub struct ObjectInfo {
 pub struct ObjectSummary {
     /// The raw `CKA_ID`.
     pub cka_id: Vec<u8>,
-    /// The caller's id, when the id strategy can recover it (`prefixed`); `None` for `hashed`.
+    /// The caller's id (the `id` of the [`NewObject`] it was made from): the `CKA_ID` without the prefix under the
+    /// `prefixed` id strategy; under `hashed`, the `CKA_LABEL` when hashing it gives the `CKA_ID` back. `None`
+    /// when it cannot be recovered (a foreign object, or a label changed behind kmipd's back).
     pub caller_id: Option<Vec<u8>>,
     /// `CKA_LABEL`.
     pub label: String,
@@ -449,7 +456,7 @@ pub struct ObjectSummary {
 /// Attribute changes for [`Hsm::set_attributes`]; `None` leaves an attribute alone.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AttributeUpdate {
-    /// New `CKA_LABEL`.
+    /// New `CKA_LABEL`; ignored under the `hashed` id strategy, where the label is the caller id.
     pub label: Option<String>,
     /// New usage flags (only the flags that apply to the object's class are written).
     pub usage: Option<KeyUsage>,
@@ -532,6 +539,13 @@ pub trait Hsm: Send + Sync {
 
     /// Hashes `data`.
     fn digest(&self, algorithm: HashAlg, data: &[u8]) -> HsmResult<Vec<u8>>;
+
+    /// Hashes the value of the secret key `key` inside the HSM (`C_DigestInit`, `C_DigestKey`, `C_DigestFinal`):
+    /// the KMIP Digest (SHA-256 over the key material, KMIP 1.4 §3.17) of a key whose material never leaves the
+    /// HSM. Fails with [`ErrorClass::Indigestible`] when the HSM will not digest this key or it is not a secret
+    /// key, and with [`ErrorClass::NotSupported`] when the profile lacks `digest-key` or the hash: in both cases
+    /// the caller omits the Digest instead of failing the operation.
+    fn digest_key(&self, key: &[u8], algorithm: HashAlg) -> HsmResult<Vec<u8>>;
 
     /// Returns `len` random bytes from the HSM's generator.
     fn random(&self, len: usize) -> HsmResult<SecretBytes>;

@@ -229,6 +229,30 @@ impl Pkcs11Hsm {
         }
     }
 
+    /// The `CKA_LABEL` of a new object. Under the `hashed` id strategy it is the caller id itself, whatever
+    /// `object.label` says: the hash cannot be reversed, so the label is how [`Hsm::list_objects`] recovers the
+    /// caller id (checked against the `CKA_ID`) for start-up reconciliation. The caller id must then be UTF-8 and
+    /// fit the label limit (KMIP UIDs, at most 20 digits here, fit every profile's).
+    fn object_label<'a>(&self, object: &'a NewObject) -> HsmResult<&'a str> {
+        match self.profile.objects.id_strategy {
+            IdStrategy::Prefixed => Ok(self.label(&object.label)),
+            IdStrategy::Hashed => {
+                let id = std::str::from_utf8(&object.id).map_err(|_| {
+                    HsmError::InvalidInput("with the hashed id strategy object ids must be UTF-8".into())
+                })?;
+                let max = self.profile.objects.max_label_bytes;
+                if id.len() > max {
+                    return Err(HsmError::InvalidInput(format!(
+                        "object id of {} bytes exceeds this HSM's label limit of {max} (the hashed id strategy keeps \
+                         the id in CKA_LABEL)",
+                        id.len()
+                    )));
+                }
+                Ok(id)
+            }
+        }
+    }
+
     fn label<'a>(&self, label: &'a str) -> &'a str {
         let max = self.profile.objects.max_label_bytes;
         if label.len() <= max {
@@ -576,7 +600,7 @@ impl Hsm for Pkcs11Hsm {
             }
         };
         let cka_id = self.cka_id(&object.id)?;
-        let id = Identity { cka_id: &cka_id, label: self.label(&object.label) };
+        let id = Identity { cka_id: &cka_id, label: self.object_label(object)? };
         let template = self.templates.secret_key(key_type, object, &id, Some(u64::from(spec.bits / 8)), None);
         let handle = self.pool.run(Idempotence::NotIdempotent, |s| Ok(s.generate_key(&mechanism, &template)?))?;
         self.cache_put(cka_id, handle);
@@ -591,8 +615,8 @@ impl Hsm for Pkcs11Hsm {
     ) -> HsmResult<PublicKeyMaterial> {
         let private_id = self.cka_id(&private.id)?;
         let public_id = self.cka_id(&public.id)?;
-        let private_ident = Identity { cka_id: &private_id, label: self.label(&private.label) };
-        let public_ident = Identity { cka_id: &public_id, label: self.label(&public.label) };
+        let private_ident = Identity { cka_id: &private_id, label: self.object_label(private)? };
+        let public_ident = Identity { cka_id: &public_id, label: self.object_label(public)? };
         let (mechanism, mut public_template, private_template) = match spec {
             KeyPairSpec::Rsa { bits } => {
                 self.require(Capability::RsaKeyGen(bits))?;
@@ -631,7 +655,7 @@ impl Hsm for Pkcs11Hsm {
         }
         let key_type = secret_key_type(algorithm);
         let cka_id = self.cka_id(&object.id)?;
-        let id = Identity { cka_id: &cka_id, label: self.label(&object.label) };
+        let id = Identity { cka_id: &cka_id, label: self.object_label(object)? };
         if self.profile.objects.plaintext_import {
             self.require(Capability::CreateObject)?;
             let template = SecretTemplate(self.templates.secret_key(key_type, object, &id, None, Some(value)));
@@ -690,7 +714,7 @@ impl Hsm for Pkcs11Hsm {
             ));
         }
         let cka_id = self.cka_id(&object.id)?;
-        let id = Identity { cka_id: &cka_id, label: self.label(&object.label) };
+        let id = Identity { cka_id: &cka_id, label: self.object_label(object)? };
         let template = SecretTemplate(match material {
             PrivateKeyMaterial::Rsa {
                 modulus,
@@ -727,7 +751,7 @@ impl Hsm for Pkcs11Hsm {
     fn import_public_key(&self, material: &PublicKeyMaterial, object: &NewObject) -> HsmResult<()> {
         self.require(Capability::CreateObject)?;
         let cka_id = self.cka_id(&object.id)?;
-        let id = Identity { cka_id: &cka_id, label: self.label(&object.label) };
+        let id = Identity { cka_id: &cka_id, label: self.object_label(object)? };
         let template = match material {
             PublicKeyMaterial::Rsa { modulus, public_exponent } => {
                 let mut t = self.templates.public_key(CkKeyType::RSA, object, &id);
@@ -753,7 +777,7 @@ impl Hsm for Pkcs11Hsm {
     ) -> HsmResult<()> {
         self.require(Capability::Unwrap)?;
         let cka_id = self.cka_id(&object.id)?;
-        let id = Identity { cka_id: &cka_id, label: self.label(&object.label) };
+        let id = Identity { cka_id: &cka_id, label: self.object_label(object)? };
         let template = self.unwrap_template(target, object, &id);
         let mut oaep = None;
         let mechanism = self.wrap_mechanism(mechanism, &mut oaep)?;
@@ -949,6 +973,39 @@ impl Hsm for Pkcs11Hsm {
         self.pool.run(Idempotence::Idempotent, |s| Ok(s.digest(&mechanism, data)?))
     }
 
+    /// `C_DigestInit`, `C_DigestKey`, `C_DigestFinal` on one pooled session.
+    ///
+    /// Only secret keys are digested: PKCS#11 defines `C_DigestKey` for them, and SoftHSM 2.6.1 would otherwise
+    /// hash an EC private key's raw `CKA_VALUE` scalar, which is not what KMIP's Digest covers (the encoded Key
+    /// Material); public keys it refuses with `CKR_KEY_INDIGESTIBLE`. Anything refused this way, by kmipd or the
+    /// module, is an [`ErrorClass::Indigestible`](super::ErrorClass::Indigestible) error; a profile without
+    /// `digest-key` or the hash gives [`ErrorClass::NotSupported`](super::ErrorClass::NotSupported). Either tells
+    /// the caller to omit the Digest.
+    ///
+    /// A failed `C_DigestKey` may leave the digest operation active (the standard says an error ends it, not every
+    /// module complies): `C_DigestFinal` is then called to end it, so the session goes back to the pool clean.
+    fn digest_key(&self, key: &[u8], algorithm: HashAlg) -> HsmResult<Vec<u8>> {
+        self.require(Capability::DigestKey)?;
+        self.require(Capability::Digest(algorithm))?;
+        let mechanism = digest_mechanism(algorithm);
+        self.with_key(Idempotence::Idempotent, key, |s, handle| {
+            let class = s.get_attributes(handle, &[AttributeType::Class])?.into_iter().find_map(|a| match a {
+                Attribute::Class(class) => Some(class),
+                _ => None,
+            });
+            if class != Some(ObjectClass::SECRET_KEY) {
+                return Err(HsmError::Indigestible("only secret keys are digested inside the HSM".into()));
+            }
+            s.digest_init(&mechanism)?;
+            if let Err(error) = s.digest_key(handle) {
+                // Ends the operation if the module left it active; fails harmlessly if not.
+                let _ = s.digest_final();
+                return Err(error.into());
+            }
+            Ok(s.digest_final()?)
+        })
+    }
+
     fn random(&self, len: usize) -> HsmResult<SecretBytes> {
         self.require(Capability::Random)?;
         self.pool.run(Idempotence::Idempotent, |s| Ok(Zeroizing::new(self.random_bytes(s, len)?)))
@@ -1105,7 +1162,9 @@ impl Hsm for Pkcs11Hsm {
         if let Some(usage) = update.usage {
             template = self.templates.usage_update(self.object_info(key)?.kind, usage);
         }
-        if let Some(label) = &update.label {
+        // Under the hashed id strategy the label carries the caller id (see `object_label`): it stays.
+        let relabel = self.profile.objects.id_strategy == IdStrategy::Prefixed;
+        if let Some(label) = update.label.as_ref().filter(|_| relabel) {
             template.push(Attribute::Label(self.label(label).as_bytes().to_vec()));
         }
         if template.is_empty() {
@@ -1131,11 +1190,11 @@ impl Hsm for Pkcs11Hsm {
                 let Some(attrs) = skip_vanished(s.get_attributes(handle, &wanted).map_err(HsmError::from))? else {
                     continue;
                 };
-                let (mut cka_id, mut label, mut kind) = (None, String::new(), ObjectKind::Other);
+                let (mut cka_id, mut label, mut kind) = (None, Vec::new(), ObjectKind::Other);
                 for attr in attrs {
                     match attr {
                         Attribute::Id(id) => cka_id = Some(id),
-                        Attribute::Label(l) => label = String::from_utf8_lossy(&l).into_owned(),
+                        Attribute::Label(l) => label = l,
                         Attribute::Class(ObjectClass::SECRET_KEY) => kind = ObjectKind::SecretKey,
                         Attribute::Class(ObjectClass::PRIVATE_KEY) => kind = ObjectKind::PrivateKey,
                         Attribute::Class(ObjectClass::PUBLIC_KEY) => kind = ObjectKind::PublicKey,
@@ -1145,8 +1204,13 @@ impl Hsm for Pkcs11Hsm {
                 let Some(cka_id) = cka_id.filter(|id| self.in_namespace(id)) else { continue };
                 let caller_id = match strategy {
                     IdStrategy::Prefixed => cka_id.get(prefix.len()..).map(<[u8]>::to_vec),
-                    IdStrategy::Hashed => None,
+                    // The label is the caller id (see `object_label`) if hashing it gives back the CKA_ID; a
+                    // relabelled or foreign object stays unidentified.
+                    IdStrategy::Hashed => {
+                        Some(label.clone()).filter(|l| self.cka_id(l).is_ok_and(|derived| derived == cka_id))
+                    }
                 };
+                let label = String::from_utf8_lossy(&label).into_owned();
                 out.push(ObjectSummary { cka_id, caller_id, label, kind });
             }
             Ok(out)

@@ -137,7 +137,14 @@ pub fn mechanisms_for(capability: Capability, kwp_mechanism: &str) -> Option<Vec
         } else {
             sys::CKM_AES_KEY_WRAP_PAD
         }],
-        C::Random | C::SeedRandom | C::CreateObject | C::Unwrap | C::SetAttribute | C::WrapPrivateKey => return None,
+        // C_DigestKey has no mechanism of its own: it runs under a digest mechanism.
+        C::DigestKey
+        | C::Random
+        | C::SeedRandom
+        | C::CreateObject
+        | C::Unwrap
+        | C::SetAttribute
+        | C::WrapPrivateKey => return None,
     })
 }
 
@@ -335,6 +342,12 @@ impl Exerciser<'_> {
                 Ok(hsm.mac_verify(&key, algorithm, DATA, &mac)? && !hsm.mac_verify(&key, algorithm, b"other", &mac)?)
             }
             C::Digest(hash) => Ok(hsm.digest(hash, DATA)?.len() == hash.output_len()),
+            C::DigestKey => {
+                // The case that matters: a sensitive, non-extractable key. Two digests must agree.
+                let (key, _) = self.shared(Shared::Aes)?;
+                let first = hsm.digest_key(&key, HashAlg::Sha256)?;
+                Ok(first.len() == 32 && hsm.digest_key(&key, HashAlg::Sha256)? == first)
+            }
             C::Random => Ok(hsm.random(32)?.len() == 32),
             C::SeedRandom => hsm.seed_random(b"kmipd probe seed").map(|()| true),
             C::AesKeyWrap => self.wrap_unwrap(Shared::Aes, WrapMechanism::AesKeyWrap),

@@ -1,6 +1,11 @@
 //! KMIP framing over a byte stream: one TTLV Structure per message, its size taken from the
 //! 8-byte header and checked against the limit before a single body byte is read or
 //! allocated.
+//!
+//! Messages may carry key material (a Register request, a Get response). A request is read
+//! into one buffer of exactly its size that is wiped when dropped (never grown, so no copy is
+//! left behind in freed memory); a response is written from the caller's buffer without a copy
+//! of its own. What the TLS layer buffers is outside kmipd's reach.
 
 use std::io;
 use std::time::Duration;
@@ -8,6 +13,7 @@ use std::time::Duration;
 use thiserror::Error;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::timeout;
+use zeroize::Zeroizing;
 
 use crate::ttlv::binary::{frame_len, HEADER_LEN};
 use crate::ttlv::{DecodeError, ItemType};
@@ -118,7 +124,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     ///
     /// The idle timeout covers the wait for the first byte; from then on the whole message
     /// must arrive within the read timeout, however the sender paces it.
-    pub async fn read_frame(&mut self) -> Result<Option<Vec<u8>>, FrameError> {
+    pub async fn read_frame(&mut self) -> Result<Option<Zeroizing<Vec<u8>>>, FrameError> {
         if !self.wait_for_message().await? {
             return Ok(None);
         }
@@ -129,7 +135,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             .map(Some)
     }
 
-    async fn read_started_frame(&mut self) -> Result<Vec<u8>, FrameError> {
+    async fn read_started_frame(&mut self) -> Result<Zeroizing<Vec<u8>>, FrameError> {
         while let Some(rest) = self.header.get_mut(self.header_filled..).filter(|rest| !rest.is_empty()) {
             let read = self.stream.read(rest).await?;
             if read == 0 {
@@ -148,15 +154,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             other => FrameError::BadHeader(other),
         })?;
 
-        // `total` is within the limit here, so this allocation is bounded by configuration.
-        let mut message = Vec::with_capacity(total);
-        message.extend_from_slice(&self.header);
-        let body_len = total.saturating_sub(HEADER_LEN) as u64;
-        let read = (&mut self.stream).take(body_len).read_to_end(&mut message).await?;
-        if read as u64 != body_len {
-            return Err(FrameError::Truncated);
+        // `total` is within the limit here, so this allocation is bounded by configuration. The
+        // buffer is allocated at its final size and filled in place: growing it would free
+        // unwiped copies of what was read so far.
+        let mut message = Zeroizing::new(vec![0u8; total]);
+        let (header, body) = message.split_at_mut(HEADER_LEN.min(total));
+        header.copy_from_slice(&self.header[..header.len()]);
+        match self.stream.read_exact(body).await {
+            Ok(_) => Ok(message),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Err(FrameError::Truncated),
+            Err(e) => Err(e.into()),
         }
-        Ok(message)
     }
 
     /// Writes one message and flushes it, within the read timeout.
@@ -205,8 +213,8 @@ mod tests {
         let mut two = message();
         two.extend(message());
         client.write_all(&two).await.unwrap();
-        assert_eq!(conn.read_frame().await.unwrap().unwrap(), message());
-        assert_eq!(conn.read_frame().await.unwrap().unwrap(), message());
+        assert_eq!(*conn.read_frame().await.unwrap().unwrap(), message());
+        assert_eq!(*conn.read_frame().await.unwrap().unwrap(), message());
         drop(client);
         assert!(conn.read_frame().await.unwrap().is_none());
     }
@@ -222,7 +230,10 @@ mod tests {
             }
             client
         });
-        assert_eq!(conn.read_frame().await.unwrap().unwrap(), message());
+        let frame = conn.read_frame().await.unwrap().unwrap();
+        assert_eq!(*frame, message());
+        // Filled in place, never grown: no unwiped earlier buffer was freed on the way.
+        assert_eq!(frame.capacity(), frame.len());
         drop(writer.await.unwrap());
     }
 

@@ -14,10 +14,11 @@
 //! use kmipd::config::Config;
 //! use kmipd::server::{logging, shutdown_signal, HandlerOutcome, PeerInfo, RequestHandler, Server};
 //! use tokio_util::sync::CancellationToken;
+//! use zeroize::Zeroizing;
 //!
 //! struct Ops; // the operations layer
 //! impl RequestHandler for Ops {
-//!     async fn handle(&self, _peer: &PeerInfo, request: Vec<u8>) -> HandlerOutcome {
+//!     async fn handle(&self, _peer: &PeerInfo, request: Zeroizing<Vec<u8>>) -> HandlerOutcome {
 //!         HandlerOutcome::Respond(request)
 //!     }
 //! }
@@ -47,6 +48,8 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use zeroize::Zeroizing;
+
 pub use connection::{Connection, FrameError, FrameLimits};
 pub use identity::{ClientIdentity, IdentityError};
 pub use listener::{Server, ServerError};
@@ -63,13 +66,24 @@ pub struct PeerInfo {
 }
 
 /// What to do after a request has been handled.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum HandlerOutcome {
-    /// Send these bytes (one encoded KMIP response message) and wait for the next request.
-    Respond(Vec<u8>),
+    /// Send these bytes (one encoded KMIP response message) and wait for the next request. A
+    /// response may carry key material (Get), so it is wiped when dropped (DESIGN.md invariant 1).
+    Respond(Zeroizing<Vec<u8>>),
     /// Close the connection without answering: the request was so malformed that no
     /// response header could be salvaged from it.
     Close,
+}
+
+impl std::fmt::Debug for HandlerOutcome {
+    // The bytes may be key material: only their length is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HandlerOutcome::Respond(bytes) => write!(f, "Respond({} bytes)", bytes.len()),
+            HandlerOutcome::Close => f.write_str("Close"),
+        }
+    }
 }
 
 /// Turns request messages into response messages; implemented by the operations layer.
@@ -77,12 +91,13 @@ pub enum HandlerOutcome {
 /// The server calls `handle` once per framed message, in order, one at a time per connection
 /// (KMIP responses carry no request identifier outside the message, so they must come back
 /// in order). Several connections call it concurrently. The request bytes are one complete
-/// TTLV Structure no larger than `limits.max_message_bytes`; they have not been decoded.
+/// TTLV Structure no larger than `limits.max_message_bytes`; they have not been decoded. They
+/// may carry key material (Register) and are wiped when dropped.
 /// A handler that overruns `limits.request_timeout` is dropped at its next await point and
 /// the connection closed, so blocking work must run on blocking threads.
 pub trait RequestHandler: Send + Sync + 'static {
     /// Handles one request message from `peer`.
-    fn handle(&self, peer: &PeerInfo, request: Vec<u8>) -> impl Future<Output = HandlerOutcome> + Send;
+    fn handle(&self, peer: &PeerInfo, request: Zeroizing<Vec<u8>>) -> impl Future<Output = HandlerOutcome> + Send;
 }
 
 /// Resolves when the process receives SIGINT (Ctrl-C) or, on Unix, SIGTERM; the usual

@@ -70,13 +70,14 @@ pub enum Lifecycle {
 }
 
 /// Reference to the HSM object that holds a record's key material. Opaque to the store: the
-/// HSM layer chooses what `kind` means (for example the PKCS#11 object class) and `id` is the
-/// `CKA_ID` it derived from the UID.
+/// HSM layer chooses what `kind` and `id` mean and lists its objects in the same terms
+/// ([`HsmInventory`]). kmipd's HSM layer uses the PKCS#11 object class and the id it derives
+/// the `CKA_ID` from (the UID's bytes): see `hsm::inventory`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct HsmRef {
     /// HSM-layer object kind, e.g. a PKCS#11 `CKO_*` class.
     pub kind: u32,
-    /// The object's identifier inside the HSM (`CKA_ID`).
+    /// The HSM layer's identifier of the object (kmipd: the caller id the `CKA_ID` is derived from).
     pub id: Vec<u8>,
 }
 
