@@ -19,17 +19,14 @@ use kmipd::store::{SledStore, SledStoreConfig, Store};
 use kmipd::ttlv::binary::{self, DecodeLimits};
 use kmipd::ttlv::Ttlv;
 
-const DIGEST: &str = "Digest of a key generated inside the HSM: needs C_DigestKey through the Hsm trait (not wired yet)";
+const DIGEST: &str = "Digest of a private key: PKCS#11 digests only secret keys inside the HSM (C_DigestKey), and the private key never leaves it";
 const DES3: &str = "DES3 keys: the HSM layer generates AES and HMAC keys only";
 const REFERENCE_ATTRIBUTES: &str = "expects the reference server's own attributes (Lease Time, Random Number Generator ANSI X9.31) that kmipd does not invent";
 
 /// Cases that do not pass yet, with the reason (the same as in server_replay.rs, less the
 /// cases that need objects of an earlier case: here one store serves a whole folder).
 const KNOWN_FAILING: &[(&str, &str)] = &[
-    ("SKLC-M-1-14.xml", DIGEST),
-    ("SKLC-M-2-14.xml", DIGEST),
-    ("SKLC-M-3-14.xml", DIGEST),
-    ("SKLC-O-1-14.xml", DIGEST),
+    ("SKLC-O-1-14.xml", "after Destroy, GetAttributes of all attributes expects one kmipd does not keep (not yet analysed)"),
     ("AKLC-M-1-14.xml", DIGEST),
     ("AKLC-M-2-14.xml", DIGEST),
     ("AKLC-M-3-14.xml", DIGEST),
@@ -41,10 +38,7 @@ const KNOWN_FAILING: &[(&str, &str)] = &[
     ("SKFF-M-10-14.xml", REFERENCE_ATTRIBUTES),
     ("SKFF-M-11-14.xml", REFERENCE_ATTRIBUTES),
     ("TL-M-3-14.xml", REFERENCE_ATTRIBUTES),
-    ("SKLC-M-1-21.xml", DIGEST),
-    ("SKLC-M-2-21.xml", DIGEST),
-    ("SKLC-M-3-21.xml", DIGEST),
-    ("SKLC-O-1-21.xml", DIGEST),
+    ("SKLC-O-1-21.xml", "after Destroy, GetAttributes of all attributes expects one kmipd does not keep (not yet analysed)"),
     ("AKLC-M-1-21.xml", DIGEST),
     ("AKLC-M-2-21.xml", DIGEST),
     ("AKLC-M-3-21.xml", DIGEST),
@@ -136,6 +130,9 @@ fn object_lifecycle_profiles_pass() {
     let known = |n: &str| KNOWN_FAILING.iter().any(|(k, _)| *k == n);
     let unexpected: Vec<_> = failed.iter().filter(|(n, _)| !known(n)).collect();
     let recovered: Vec<_> = passed.iter().filter(|n| known(n)).collect();
+    for (name, why) in failed.iter().filter(|(n, _)| known(n)) {
+        eprintln!("  (known) {name}: {why}");
+    }
     assert!(unexpected.is_empty(), "unexpected failures: {unexpected:#?}");
     assert!(recovered.is_empty(), "now passing, remove from KNOWN_FAILING: {recovered:#?}");
 }

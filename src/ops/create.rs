@@ -48,6 +48,13 @@ pub(super) fn run(cx: &OpContext<'_>, request: &CreateRequest) -> Result<Outcome
         let new = object::new_hsm_object(uid, &attributes, usage, protection);
         Ok(svc.hsm.generate_secret_key(spec, &new)?)
     })?;
+    // The Digest needs the key, which exists only now: recorded by a second (flushed) write.
+    if let Some(digest) = object::hsm_digest(svc.hsm, &uid)? {
+        let ((), _undo) = object::modify(cx, svc.store, &uid, Operation::Create, |m| {
+            m.attributes.push(digest.clone());
+            Ok(())
+        })?;
+    }
     let undo = object::uncreate(uid.clone());
     Ok(Outcome::reply(ResponsePayload::Create(Box::new(CreateResponse {
         object_type: request.object_type,

@@ -210,7 +210,11 @@ impl OpError {
                 ErrorClass::NotSupported => ResultReason::FeatureNotSupported,
                 ErrorClass::InvalidInput => ResultReason::InvalidField,
                 ErrorClass::Sensitive => ResultReason::Sensitive,
-                ErrorClass::NotFound | ErrorClass::Auth | ErrorClass::Device | ErrorClass::Other => {
+                ErrorClass::NotFound
+                | ErrorClass::Indigestible
+                | ErrorClass::Auth
+                | ErrorClass::Device
+                | ErrorClass::Other => {
                     ResultReason::CryptographicFailure
                 }
             },

@@ -57,14 +57,7 @@ pub(super) fn now() -> DateTime {
 /// The HSM-side identity of an object: the PKCS#11 class of its HSM object and the caller id
 /// the HSM layer turns into `CKA_ID` (the UID's bytes), as the reconciler expects.
 pub(super) fn hsm_ref(uid: &str, kind: ObjectKind) -> HsmRef {
-    // PKCS#11 object classes (CKO_*), as the reconciler's inventory reports them.
-    let class = match kind {
-        ObjectKind::PublicKey => 2,
-        ObjectKind::PrivateKey => 3,
-        ObjectKind::SecretKey => 4,
-        ObjectKind::Other => 0,
-    };
-    HsmRef { kind: class, id: uid.as_bytes().to_vec() }
+    crate::hsm::hsm_ref(kind, uid.as_bytes())
 }
 
 /// How an attribute's identity is compared: standard attributes by tag, custom and vendor
@@ -584,6 +577,22 @@ pub(super) struct Creation {
     pub hsm_kind: Option<ObjectKind>,
     /// Material kept in the store (public keys, certificates, envelope-encrypted data).
     pub material: Option<Vec<u8>>,
+}
+
+/// The Digest attribute (SHA-256 over the raw key, KMIP 1.4 §3.17) of a secret key that
+/// lives in the HSM, computed there; `None` when the HSM won't digest it (the attribute is then
+/// left out, as the specification allows for material the server can't see).
+pub(super) fn hsm_digest(hsm: &dyn Hsm, uid: &str) -> Result<Option<Attribute>, OpError> {
+    use crate::hsm::ErrorClass;
+    match hsm.digest_key(uid.as_bytes(), crate::hsm::HashAlg::Sha256) {
+        Ok(value) => Ok(Some(Attribute::Digest(crate::kmip::objects::Digest {
+            hashing_algorithm: crate::kmip::enums::HashingAlgorithm::SHA_256,
+            digest_value: Some(value),
+            key_format_type: Some(crate::kmip::enums::KeyFormatType::Raw),
+        }))),
+        Err(e) if matches!(e.class(), ErrorClass::Indigestible | ErrorClass::NotSupported) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Creates an object by the protocol of DESIGN.md invariant 3: allocate the UID, write the
