@@ -70,7 +70,7 @@ pub enum PkiError {
     },
 }
 
-/// The five PEM files of a development PKI.
+/// The PEM files of a development PKI: the five [`DevPki::ensure`] requires, and the CA key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DevPki {
     /// The CA certificate: the server's client CA and the client's trust anchor.
