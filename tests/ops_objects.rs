@@ -185,6 +185,17 @@ impl Client {
     }
 }
 
+/// A Get of `uid` in its default format.
+fn get_request(uid: impl Into<String>) -> GetRequest {
+    GetRequest {
+        unique_identifier: Some(UniqueIdentifier::Text(uid.into())),
+        key_format_type: None,
+        key_wrap_type: None,
+        key_compression_type: None,
+        key_wrapping_specification: None,
+    }
+}
+
 fn text(uid: &UniqueIdentifier) -> String {
     match uid {
         UniqueIdentifier::Text(s) => s.clone(),
@@ -213,13 +224,7 @@ fn symmetric_key_lifecycle_at_every_version() {
         c.ok(Operation::Activate, c.uid_request(&uid));
         assert_eq!(c.state(&uid), State::Active);
         c.fails(Operation::Activate, c.uid_request(&uid), ResultReason::PermissionDenied, ResultReason::WrongKeyLifecycleState);
-        let get = GetRequest {
-            unique_identifier: Some(UniqueIdentifier::Text(uid.clone())),
-            key_format_type: None,
-            key_wrap_type: None,
-            key_compression_type: None,
-            key_wrapping_specification: None,
-        };
+        let get = get_request(uid.clone());
         match c.ok(Operation::Get, get.to_ttlv_item(Tag::REQUEST_PAYLOAD)) {
             ResponsePayload::Get(r) => match r.object {
                 ManagedObject::SymmetricKey(k) => assert_eq!(k.key_block.cryptographic_length, Some(256)),
@@ -332,13 +337,7 @@ fn another_identity_gets_permission_denied_and_locate_hides_the_object() {
 fn production_policy_keeps_keys_in_the_hsm() {
     let c = Client { processor: processor(false), ..Client::new((2, 1)) };
     let uid = c.create_aes("kept-inside");
-    let get = GetRequest {
-        unique_identifier: Some(UniqueIdentifier::Text(uid.clone())),
-        key_format_type: None,
-        key_wrap_type: None,
-        key_compression_type: None,
-        key_wrapping_specification: None,
-    };
+    let get = get_request(uid.clone());
     c.fails(Operation::Get, get.to_ttlv_item(Tag::REQUEST_PAYLOAD), ResultReason::Sensitive, ResultReason::Sensitive);
     let attributes = c.attributes(&uid);
     assert!(attributes.contains(&Attribute::Sensitive(true)));
@@ -390,13 +389,7 @@ fn register_and_key_pairs() {
             ResponsePayload::Register(r) => text(&r.unique_identifier),
             other => panic!("{other:?}"),
         };
-        let get = GetRequest {
-            unique_identifier: Some(UniqueIdentifier::Text(uid)),
-            key_format_type: None,
-            key_wrap_type: None,
-            key_compression_type: None,
-            key_wrapping_specification: None,
-        };
+        let get = get_request(uid);
         match c.ok(Operation::Get, get.to_ttlv_item(Tag::REQUEST_PAYLOAD)) {
             ResponsePayload::Get(r) => match r.object {
                 ManagedObject::SecretData(s) => match s.key_block.key_value {
@@ -432,13 +425,7 @@ fn register_and_key_pairs() {
         };
         let links: Vec<_> = c.attributes(&private).into_iter().filter(|a| matches!(a, Attribute::Link(_))).collect();
         assert_eq!(links.len(), 1, "{links:?}");
-        let get = GetRequest {
-            unique_identifier: Some(UniqueIdentifier::Text(public)),
-            key_format_type: None,
-            key_wrap_type: None,
-            key_compression_type: None,
-            key_wrapping_specification: None,
-        };
+        let get = get_request(public);
         assert!(matches!(c.ok(Operation::Get, get.to_ttlv_item(Tag::REQUEST_PAYLOAD)), ResponsePayload::Get(_)));
     }
 }

@@ -8,13 +8,13 @@
 //! earlier files left. Starting `kmipd dev` takes about half a second; the next server starts
 //! while the current file runs.
 //!
-//! Every file must pass, except those [`KNOWN_FAILING`] lists with the reason; a listed file
+//! Every file must pass, except those `common::LIFECYCLE_KNOWN_FAILING` and [`OWN_KNOWN_FAILING`] list with the reason; a listed file
 //! that passes fails the test too, so that the list shrinks as operations land. The report
 //! (one line a file: PASS, or the first mismatch with the server's actual answer) goes to
 //! stderr and to `server_replay-report.txt` in Cargo's target tmp directory.
 //!
 //! `KMIPD_REPLAY_ONLY=SKLC-M-1,BL-M` replays only the files whose names contain one of those
-//! strings (and then checks [`KNOWN_FAILING`] only for them).
+//! strings (and then checks the known failures only for them).
 
 mod common;
 mod server_support;
@@ -28,44 +28,15 @@ use kmipd::kmip::ResponseMessage;
 use kmipd::ttlv::Ttlv;
 use server_support::{KmipClient, TestServer};
 
-const DIGEST: &str = "Digest of a private key: PKCS#11 digests only secret keys inside the HSM (C_DigestKey), and the private key never leaves it";
-const DES3: &str = "DES3 keys: the HSM layer generates AES and HMAC keys only";
-const REFERENCE_ATTRIBUTES: &str = "expects the reference server's own attributes (Lease Time, Random Number Generator ANSI X9.31) that kmipd does not invent";
 const CHAINED: &str = "locates objects an earlier case created; each file gets a fresh server here (ops_objects_replay keeps one store per folder and passes it)";
 
-/// Files expected to fail, with the reason. Remove an entry as soon as its file passes (the
-/// test says which ones do).
-const KNOWN_FAILING: &[(&str, &str)] = &[
-    ("SKLC-O-1-14.xml", "after Destroy, GetAttributes of all attributes expects one kmipd does not keep (not yet analysed)"),
-    ("AKLC-M-1-14.xml", DIGEST),
-    ("AKLC-M-2-14.xml", DIGEST),
-    ("AKLC-M-3-14.xml", DIGEST),
-    ("AKLC-O-1-14.xml", DIGEST),
-    ("SKFF-M-4-14.xml", DES3),
-    ("SKFF-M-8-14.xml", DES3),
-    ("SKFF-M-12-14.xml", DES3),
-    ("SKFF-M-9-14.xml", REFERENCE_ATTRIBUTES),
-    ("SKFF-M-10-14.xml", REFERENCE_ATTRIBUTES),
-    ("SKFF-M-11-14.xml", REFERENCE_ATTRIBUTES),
+/// Files only this replay fails, beside `common::LIFECYCLE_KNOWN_FAILING`. Remove an entry as
+/// soon as its file passes (the test says which ones do).
+const OWN_KNOWN_FAILING: &[(&str, &str)] = &[
     ("SASED-M-3-14.xml", CHAINED),
     ("TL-M-3-14.xml", CHAINED),
-    ("SKLC-O-1-21.xml", "after Destroy, GetAttributes of all attributes expects one kmipd does not keep (not yet analysed)"),
-    ("AKLC-M-1-21.xml", DIGEST),
-    ("AKLC-M-2-21.xml", DIGEST),
-    ("AKLC-M-3-21.xml", DIGEST),
-    ("AKLC-O-1-21.xml", DIGEST),
-    ("SKFF-M-4-21.xml", DES3),
-    ("SKFF-M-8-21.xml", DES3),
-    ("SKFF-M-12-21.xml", DES3),
-    ("SKFF-M-9-21.xml", REFERENCE_ATTRIBUTES),
-    ("SKFF-M-10-21.xml", REFERENCE_ATTRIBUTES),
-    ("SKFF-M-11-21.xml", REFERENCE_ATTRIBUTES),
     ("SASED-M-3-21.xml", CHAINED),
     ("TL-M-3-21.xml", CHAINED),
-    ("OMOS-O-1-14.xml", "broken test case: its second response claims protocol 1.3 to a 1.4 request"),
-    ("BL-M-10-21.xml", "certificate attributes (Certificate Subject CN, ...) are not derived from the certificate yet"),
-    ("BL-M-12-21.xml", "DSA public key: Always Sensitive / Never Extractable are not recorded for store-only keys yet"),
-    ("BL-M-13-21.xml", "DSA private keys: the HSM layer has no DSA"),
 ];
 
 /// The profile test prefixes issue 4 covers.
@@ -172,12 +143,13 @@ fn replay_one(server: &mut TestServer, path: &PathBuf) -> Outcome {
 fn oasis_profile_cases_replay_against_kmipd() {
     let files = selected_files();
     assert!(!files.is_empty(), "no test-case file selected");
+    let known_failing = common::lifecycle_known_failing(OWN_KNOWN_FAILING);
     let filtered = std::env::var_os("KMIPD_REPLAY_ONLY").is_some();
     if !filtered {
         // 13 BL-M, and SKLC/AKLC/OMOS/SASED/TL/SKFF (28 of them in each of 1.4 and 2.1).
         assert_eq!(files.len(), 69, "the corpus changed: {:?}", files.iter().map(|f| &f.0).collect::<Vec<_>>());
-        for (name, _) in KNOWN_FAILING {
-            assert!(files.iter().any(|(f, _)| f == name), "KNOWN_FAILING names {name}, which is not replayed");
+        for (name, _) in &known_failing {
+            assert!(files.iter().any(|(f, _)| f == name), "the known failures name {name}, which is not replayed");
         }
     }
 
@@ -190,7 +162,7 @@ fn oasis_profile_cases_replay_against_kmipd() {
         if i + 1 < files.len() {
             next = Some(std::thread::spawn(TestServer::start));
         }
-        let known = KNOWN_FAILING.iter().find(|(f, _)| f == name).map(|(_, why)| *why);
+        let known = known_failing.iter().find(|(f, _)| f == name).map(|(_, why)| *why);
         let outcome = replay_one(&mut server, path);
         // Whatever the file expects, the server must survive it.
         if let Some(status) = server.exit_status() {
@@ -205,7 +177,7 @@ fn oasis_profile_cases_replay_against_kmipd() {
             }
             (Outcome::Pass { steps }, Some(_)) => {
                 recovered.push(name.clone());
-                format!("PASS {name} ({steps} steps) -- listed in KNOWN_FAILING: remove it")
+                format!("PASS {name} ({steps} steps) -- listed as known failing: remove it")
             }
             (Outcome::Fail { why }, Some(reason)) => format!("known-failing {name} ({reason}): {why}"),
             (Outcome::Fail { why }, None) => {
@@ -231,9 +203,9 @@ fn oasis_profile_cases_replay_against_kmipd() {
     if std::fs::write(&report_path, &report).is_ok() {
         eprintln!("report: {}", report_path.display());
     }
-    assert!(unexpected.is_empty(), "files failing that KNOWN_FAILING does not list: {unexpected:#?}");
+    assert!(unexpected.is_empty(), "files failing that no known-failure list names: {unexpected:#?}");
     assert!(
         recovered.is_empty(),
-        "these files pass now: remove them from KNOWN_FAILING in tests/server_replay.rs: {recovered:#?}"
+        "these files pass now: remove them from the known failures (tests/common or tests/server_replay.rs): {recovered:#?}"
     );
 }

@@ -2,7 +2,6 @@
 //! attribute; a single-valued attribute that is already present answers Attribute Single
 //! Valued.
 
-use crate::kmip::attributes::IndexedAttribute;
 use crate::kmip::enums::Operation;
 use crate::kmip::objects::UniqueIdentifier;
 use crate::kmip::payloads::{AddAttributeRequest, AttributeChangeResponse};
@@ -34,10 +33,7 @@ pub(super) fn run(cx: &OpContext<'_>, request: &AddAttributeRequest) -> Result<O
         m.attributes.push(attribute.clone());
         Ok(present)
     })?;
-    let echoed = (cx.version().major < 2).then(|| IndexedAttribute {
-        attribute: attribute.clone(),
-        attribute_index: (index > 0).then(|| i32::try_from(index).unwrap_or(i32::MAX)),
-    });
+    let echoed = object::echoed(cx, &attribute, index);
     Ok(Outcome {
         undo: Some(undo),
         payload: ResponsePayload::AddAttribute(Box::new(AttributeChangeResponse {

@@ -3,7 +3,7 @@
 
 use crate::hsm::{ObjectKind, SecretKeyAlgorithm, SecretKeySpec};
 use crate::kmip::attributes::Attribute;
-use crate::kmip::enums::{CryptographicAlgorithm, ObjectType, Operation};
+use crate::kmip::enums::{ObjectType, Operation};
 use crate::kmip::objects::UniqueIdentifier;
 use crate::kmip::payloads::{CreateRequest, CreateResponse};
 use crate::kmip::ResponsePayload;
@@ -71,22 +71,11 @@ fn symmetric_spec(attributes: &object::AttributeSet) -> Result<SecretKeySpec, Op
         .ok_or_else(|| OpError::InvalidField("a symmetric key needs a Cryptographic Algorithm".into()))?;
     let bits = length.ok_or_else(|| OpError::InvalidField("a symmetric key needs a Cryptographic Length".into()))?;
     let bits = bits_u32(bits)?;
-    let algorithm = match algorithm {
-        CryptographicAlgorithm::AES => {
-            if !matches!(bits, 128 | 192 | 256) {
-                return Err(OpError::InvalidField(format!("AES keys are 128, 192 or 256 bits, not {bits}")));
-            }
-            SecretKeyAlgorithm::Aes
-        }
-        CryptographicAlgorithm::HMAC_SHA1
-        | CryptographicAlgorithm::HMAC_SHA224
-        | CryptographicAlgorithm::HMAC_SHA256
-        | CryptographicAlgorithm::HMAC_SHA384
-        | CryptographicAlgorithm::HMAC_SHA512 => SecretKeyAlgorithm::GenericSecret,
-        other => {
-            return Err(OpError::FeatureNotSupported(format!("generating {other:?} keys")));
-        }
-    };
+    let algorithm = object::secret_key_algorithm(algorithm)
+        .ok_or_else(|| OpError::FeatureNotSupported(format!("generating {algorithm:?} keys")))?;
+    if algorithm == SecretKeyAlgorithm::Aes && !matches!(bits, 128 | 192 | 256) {
+        return Err(OpError::InvalidField(format!("AES keys are 128, 192 or 256 bits, not {bits}")));
+    }
     if algorithm == SecretKeyAlgorithm::GenericSecret && (bits % 8 != 0 || !(8..=4096).contains(&bits)) {
         return Err(OpError::InvalidField(format!("HMAC keys are 8..=4096 bits in whole bytes, not {bits}")));
     }

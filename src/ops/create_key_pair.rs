@@ -64,7 +64,7 @@ pub(super) fn run(cx: &OpContext<'_>, request: &CreateKeyPairRequest) -> Result<
         svc.store.create_pending(store::NewObject {
             uid: uid.clone(),
             owner: cx.request.client_identity.clone(),
-            hsm: Some(object::hsm_ref(uid, kind)),
+            hsm: Some(crate::hsm::hsm_ref(kind, uid.as_bytes())),
             attributes: attributes.encode()?,
             material: None,
             keys: attributes.index_keys(),

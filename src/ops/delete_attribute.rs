@@ -2,7 +2,6 @@
 //! Attribute Name and Index (default the first), in 2.x the one equal to Current Attribute
 //! or, by Attribute Reference, the first.
 
-use crate::kmip::attributes::IndexedAttribute;
 use crate::kmip::enums::Operation;
 use crate::kmip::objects::UniqueIdentifier;
 use crate::kmip::payloads::{AttributeChangeResponse, DeleteAttributeRequest};
@@ -28,7 +27,7 @@ pub(super) fn run(cx: &OpContext<'_>, request: &DeleteAttributeRequest) -> Resul
     }
     let index = usize::try_from(request.attribute_index.unwrap_or(0))
         .map_err(|_| OpError::IndexOutOfBounds("Attribute Index is negative".into()))?;
-    let (removed, undo) = object::modify(cx, svc.store, &uid, Operation::DeleteAttribute, |m| {
+    let ((removed, position), undo) = object::modify(cx, svc.store, &uid, Operation::DeleteAttribute, |m| {
         let position = match &current {
             Some(c) => m.attributes.all(&id).position(|a| a == c),
             None => Some(index),
@@ -39,10 +38,7 @@ pub(super) fn run(cx: &OpContext<'_>, request: &DeleteAttributeRequest) -> Resul
             None => Err(OpError::IndexOutOfBounds(format!("{} has no such instance", id.name()))),
         }
     })?;
-    let echoed = (cx.version().major < 2).then(|| IndexedAttribute {
-        attribute: removed.0.clone(),
-        attribute_index: (removed.1 > 0).then(|| i32::try_from(removed.1).unwrap_or(i32::MAX)),
-    });
+    let echoed = object::echoed(cx, &removed, position);
     Ok(Outcome {
         undo: Some(undo),
         payload: ResponsePayload::DeleteAttribute(Box::new(AttributeChangeResponse {

@@ -17,6 +17,7 @@ use crate::ttlv::registry;
 use crate::ttlv::Tag;
 
 use super::object::{self, term_key};
+use super::version::tag_in_version;
 use super::{OpContext, OpError, Outcome};
 
 pub(super) fn run(cx: &OpContext<'_>, request: &LocateRequest) -> Result<Outcome, OpError> {
@@ -39,7 +40,7 @@ pub(super) fn run(cx: &OpContext<'_>, request: &LocateRequest) -> Result<Outcome
     query.offset = non_negative(request.offset_items, "Offset Items")?.unwrap_or(0);
     query.maximum = non_negative(request.maximum_items, "Maximum Items")?;
     // Located Items (1.3+) is reported when the client pages, which is when it needs it.
-    let report_total = query.maximum.is_some() && registry::tag_info(Tag::LOCATED_ITEMS).is_some_and(|t| t.in_version(cx.version()));
+    let report_total = query.maximum.is_some() && tag_in_version(Tag::LOCATED_ITEMS, cx.version());
     query.count_total = report_total;
     let found = match &uid_filter {
         Some(uid) => svc.store.locate_refined(&query, Some(&|r: &crate::store::ObjectRecord| r.uid == *uid))?,

@@ -2,7 +2,6 @@
 //! the one named by Attribute Index (default the first), in 2.x the one equal to Current
 //! Attribute (default the first).
 
-use crate::kmip::attributes::IndexedAttribute;
 use crate::kmip::enums::Operation;
 use crate::kmip::objects::UniqueIdentifier;
 use crate::kmip::payloads::{AttributeChangeResponse, ModifyAttributeRequest};
@@ -50,10 +49,7 @@ pub(super) fn run(cx: &OpContext<'_>, request: &ModifyAttributeRequest) -> Resul
         object::refresh_state(&mut m.attributes, object::now());
         Ok(position)
     })?;
-    let echoed = (cx.version().major < 2).then(|| IndexedAttribute {
-        attribute: new.clone(),
-        attribute_index: (position > 0).then(|| i32::try_from(position).unwrap_or(i32::MAX)),
-    });
+    let echoed = object::echoed(cx, &new, position);
     Ok(Outcome {
         undo: Some(undo),
         payload: ResponsePayload::ModifyAttribute(Box::new(AttributeChangeResponse {

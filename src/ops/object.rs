@@ -19,12 +19,12 @@
 //! reason, which is fine: the UID space is not secret.
 
 use crate::hsm::{Hsm, ObjectKind};
-use crate::kmip::attributes::{Attribute, Attributes};
+use crate::kmip::attributes::{Attribute, Attributes, IndexedAttribute};
 use crate::kmip::codec::{DateTime, FromTtlv, Path, ToTtlv};
 use crate::kmip::enums::{ObjectType, Operation, State};
 use crate::kmip::objects::{Link, UniqueIdentifier};
 use crate::kmip::KmipEnum;
-use crate::store::{self, DateKey, HsmRef, IndexKeys, Lifecycle, LinkKey, ObjectRecord, Store, TermKey};
+use crate::store::{self, DateKey, IndexKeys, Lifecycle, LinkKey, ObjectRecord, Store, TermKey};
 use crate::ttlv::binary::{self, DecodeLimits};
 use crate::ttlv::registry::Version;
 use crate::ttlv::Tag;
@@ -52,12 +52,6 @@ pub(super) fn now() -> DateTime {
         .map(|d| d.as_secs())
         .unwrap_or(0);
     DateTime(i64::try_from(secs).unwrap_or(i64::MAX))
-}
-
-/// The HSM-side identity of an object: the PKCS#11 class of its HSM object and the caller id
-/// the HSM layer turns into `CKA_ID` (the UID's bytes), as the reconciler expects.
-pub(super) fn hsm_ref(uid: &str, kind: ObjectKind) -> HsmRef {
-    crate::hsm::hsm_ref(kind, uid.as_bytes())
 }
 
 /// How an attribute's identity is compared: standard attributes by tag, custom and vendor
@@ -611,7 +605,7 @@ pub(super) fn create(
     let pending = store::NewObject {
         uid: uid.clone(),
         owner: cx.request.client_identity.clone(),
-        hsm: creation.hsm_kind.map(|kind| hsm_ref(&uid, kind)),
+        hsm: creation.hsm_kind.map(|kind| crate::hsm::hsm_ref(kind, uid.as_bytes())),
         attributes: creation.attributes.encode()?,
         material: creation.material,
         keys: creation.attributes.index_keys(),
@@ -680,6 +674,31 @@ pub(super) fn usage_bits(names: &[&str]) -> i32 {
         return 0;
     };
     names.iter().filter_map(|n| mask.value_of(n)).fold(0, |acc, v| acc | v as i32)
+}
+
+/// The HSM key type that holds a symmetric key of this KMIP algorithm: AES, or a generic
+/// secret for the HMAC family; `None` for algorithms the HSM layer does not hold.
+pub(super) fn secret_key_algorithm(
+    algorithm: crate::kmip::enums::CryptographicAlgorithm,
+) -> Option<crate::hsm::SecretKeyAlgorithm> {
+    use crate::hsm::SecretKeyAlgorithm;
+    use crate::kmip::enums::CryptographicAlgorithm as A;
+    match algorithm {
+        A::AES => Some(SecretKeyAlgorithm::Aes),
+        A::HMAC_SHA1 | A::HMAC_SHA224 | A::HMAC_SHA256 | A::HMAC_SHA384 | A::HMAC_SHA512 => {
+            Some(SecretKeyAlgorithm::GenericSecret)
+        }
+        _ => None,
+    }
+}
+
+/// The 1.x echo of an attribute an Add/Modify/Delete Attribute acted on (2.x answers without
+/// it): its Attribute Index is given for every instance but the first.
+pub(super) fn echoed(cx: &OpContext<'_>, attribute: &Attribute, position: usize) -> Option<IndexedAttribute> {
+    (cx.version().major < 2).then(|| IndexedAttribute {
+        attribute: attribute.clone(),
+        attribute_index: (position > 0).then(|| i32::try_from(position).unwrap_or(i32::MAX)),
+    })
 }
 
 /// The HSM template identity of a new object.

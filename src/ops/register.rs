@@ -52,15 +52,8 @@ pub(super) fn run(cx: &OpContext<'_>, request: &RegisterRequest) -> Result<Outco
             let value = material::secret_from_block(block)?;
             let algorithm = block_algorithm(block, &attributes)
                 .ok_or_else(|| OpError::InvalidField("a symmetric key needs a Cryptographic Algorithm".into()))?;
-            let hsm_algorithm = match algorithm {
-                CryptographicAlgorithm::AES => SecretKeyAlgorithm::Aes,
-                CryptographicAlgorithm::HMAC_SHA1
-                | CryptographicAlgorithm::HMAC_SHA224
-                | CryptographicAlgorithm::HMAC_SHA256
-                | CryptographicAlgorithm::HMAC_SHA384
-                | CryptographicAlgorithm::HMAC_SHA512 => SecretKeyAlgorithm::GenericSecret,
-                other => return Err(OpError::FeatureNotSupported(format!("{other:?} keys in the HSM"))),
-            };
+            let hsm_algorithm = object::secret_key_algorithm(algorithm)
+                .ok_or_else(|| OpError::FeatureNotSupported(format!("{algorithm:?} keys in the HSM")))?;
             set_key_facts(&mut attributes, algorithm, bits(value.len()));
             attributes.push(digest(&value, Some(KeyFormatType::Raw)));
             let protection = object::key_protection(&mut attributes, policy);

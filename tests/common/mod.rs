@@ -43,3 +43,46 @@ pub fn noise(state: &mut u64, len: usize) -> Vec<u8> {
         })
         .collect()
 }
+
+/// Why a case of the object-lifecycle profiles (issue 4) does not pass yet.
+const DIGEST: &str = "Digest of a private key: PKCS#11 digests only secret keys inside the HSM (C_DigestKey), and the private key never leaves it";
+const DES3: &str = "DES3 keys: the HSM layer generates AES and HMAC keys only";
+/// The reason shared with the replays' own lists.
+pub const REFERENCE_ATTRIBUTES: &str = "expects the reference server's own attributes (Lease Time, Random Number Generator ANSI X9.31) that kmipd does not invent";
+
+/// The lifecycle-profile cases that fail in both replays (in-process, and over TLS against
+/// `kmipd dev`), with the reason. Each replay adds the cases only it fails. Remove an entry as
+/// soon as its case passes (both replays say which).
+pub const LIFECYCLE_KNOWN_FAILING: &[(&str, &str)] = &[
+    ("SKLC-O-1-14.xml", "after Destroy, GetAttributes of all attributes expects one kmipd does not keep (not yet analysed)"),
+    ("AKLC-M-1-14.xml", DIGEST),
+    ("AKLC-M-2-14.xml", DIGEST),
+    ("AKLC-M-3-14.xml", DIGEST),
+    ("AKLC-O-1-14.xml", DIGEST),
+    ("SKFF-M-4-14.xml", DES3),
+    ("SKFF-M-8-14.xml", DES3),
+    ("SKFF-M-12-14.xml", DES3),
+    ("SKFF-M-9-14.xml", REFERENCE_ATTRIBUTES),
+    ("SKFF-M-10-14.xml", REFERENCE_ATTRIBUTES),
+    ("SKFF-M-11-14.xml", REFERENCE_ATTRIBUTES),
+    ("SKLC-O-1-21.xml", "after Destroy, GetAttributes of all attributes expects one kmipd does not keep (not yet analysed)"),
+    ("AKLC-M-1-21.xml", DIGEST),
+    ("AKLC-M-2-21.xml", DIGEST),
+    ("AKLC-M-3-21.xml", DIGEST),
+    ("AKLC-O-1-21.xml", DIGEST),
+    ("SKFF-M-4-21.xml", DES3),
+    ("SKFF-M-8-21.xml", DES3),
+    ("SKFF-M-12-21.xml", DES3),
+    ("SKFF-M-9-21.xml", REFERENCE_ATTRIBUTES),
+    ("SKFF-M-10-21.xml", REFERENCE_ATTRIBUTES),
+    ("SKFF-M-11-21.xml", REFERENCE_ATTRIBUTES),
+    ("OMOS-O-1-14.xml", "broken test case: its second response claims protocol 1.3 to a 1.4 request"),
+    ("BL-M-10-21.xml", "certificate attributes (Certificate Subject CN, ...) are not derived from the certificate yet"),
+    ("BL-M-12-21.xml", "DSA public key: Always Sensitive / Never Extractable are not recorded for store-only keys yet"),
+    ("BL-M-13-21.xml", "DSA private keys: the HSM layer has no DSA"),
+];
+
+/// [`LIFECYCLE_KNOWN_FAILING`] and a replay's own entries.
+pub fn lifecycle_known_failing(own: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+    LIFECYCLE_KNOWN_FAILING.iter().chain(own).copied().collect()
+}
