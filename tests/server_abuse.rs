@@ -1,6 +1,6 @@
 //! The real `kmipd dev` binary under abuse: refused certificates, a frame announcing 4 GiB,
-//! random bytes, a slowloris, a 10,000-item batch, and a kill -9. After each, the server
-//! must still serve another client. (`tests/server_network.rs` covers the same network
+//! random bytes, a slowloris, a 10,000-item batch, a Locate without filters over 10,000 objects,
+//! and a kill -9. After each, the server must still serve another client. (`tests/server_network.rs` covers the same network
 //! rules on an in-process server with a stand-in handler; this is the assembled product.)
 //!
 //! The servers run with `KMIPD__LIMITS__READ_TIMEOUT=1s`, which also shows that `kmipd dev`
@@ -13,9 +13,13 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use kmipd::kmip::enums::{ResultReason, ResultStatus};
-use kmipd::ttlv::binary;
-use server_support::{discover_versions_request, typed, ClientIdentity, KmipClient, TestServer};
+use kmipd::kmip::enums::{Operation, ResultReason, ResultStatus};
+use kmipd::kmip::payloads::LocateResponse;
+use kmipd::kmip::ResponsePayload;
+use kmipd::ttlv::{binary, Tag, Ttlv};
+use server_support::{
+    discover_versions_request, request, request_with_header, typed, ClientIdentity, KmipClient, TestServer,
+};
 
 const READ_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -151,6 +155,77 @@ fn batch_of_10000_items_gets_a_clear_error() {
     let response = typed(&client.send(&discover_versions_request((2, 1), 1000)));
     assert_eq!(response.batch_items.len(), 1000);
     assert!(response.batch_items.iter().all(|i| i.result_status == ResultStatus::Success));
+    server.assert_serves();
+}
+
+/// Registers `count` small opaque objects at KMIP 2.0, 500 to a batch (the batch limit is 1,000).
+fn register_opaque_objects(client: &mut KmipClient, count: usize) {
+    const OPAQUE_OBJECT: u32 = 0x0000_0008;
+    const VENDOR_OPAQUE_TYPE: u32 = 0x8000_0001;
+    for first in (0..count).step_by(500) {
+        let items = (first..count.min(first + 500))
+            .map(|n| {
+                let payload = vec![
+                    Ttlv::enumeration(Tag::OBJECT_TYPE, OPAQUE_OBJECT),
+                    Ttlv::structure(Tag::ATTRIBUTES, Vec::new()),
+                    Ttlv::structure(
+                        Tag::OPAQUE_OBJECT,
+                        vec![
+                            Ttlv::enumeration(Tag::OPAQUE_DATA_TYPE, VENDOR_OPAQUE_TYPE),
+                            Ttlv::bytes(Tag::OPAQUE_DATA_VALUE, format!("opaque {n}").into_bytes()),
+                        ],
+                    ),
+                ];
+                (Operation::Register, payload)
+            })
+            .collect();
+        let response = typed(&client.send(&request((2, 0), items)));
+        let failed: Vec<_> = response.batch_items.iter().filter(|i| i.result_status != ResultStatus::Success).collect();
+        assert!(failed.is_empty(), "{:?}", failed.first());
+    }
+}
+
+/// A Locate at 2.0 with no filter, only `bounds` (Maximum Items, Offset Items).
+fn locate_all(client: &mut KmipClient, bounds: Vec<Ttlv>, extra_header: Vec<Ttlv>) -> kmipd::kmip::ResponseBatchItem {
+    let mut response = typed(&client.send(&request_with_header((2, 0), extra_header, vec![(Operation::Locate, bounds)])));
+    assert_eq!(response.batch_items.len(), 1);
+    response.batch_items.remove(0)
+}
+
+fn located(item: &kmipd::kmip::ResponseBatchItem) -> &LocateResponse {
+    match &item.payload {
+        Some(ResponsePayload::Locate(payload)) if item.result_status == ResultStatus::Success => payload,
+        _ => panic!("Locate failed: {item:?}"),
+    }
+}
+
+#[test]
+fn locate_without_filters_over_10000_objects_is_bounded() {
+    const OBJECTS: usize = 10_000;
+    // A server-side cap well below the 16 MiB default, so that the unbounded Locate meets it.
+    let mut server = TestServer::start_with_env(&[("KMIPD__LIMITS__MAX_RESPONSE_BYTES", "65536")]);
+    let mut client = server.client();
+    let started = Instant::now();
+    register_opaque_objects(&mut client, OBJECTS);
+    eprintln!("registered {OBJECTS} opaque objects in {:?}", started.elapsed());
+
+    // Maximum Items bounds the answer; Located Items still counts every match.
+    let item = locate_all(&mut client, vec![Ttlv::integer(Tag::MAXIMUM_ITEMS, 100)], Vec::new());
+    let page = located(&item);
+    assert_eq!(page.unique_identifiers.len(), 100);
+    assert_eq!(page.located_items, Some(OBJECTS as i32));
+    // Paging reaches the end and stops there.
+    let bounds = vec![Ttlv::integer(Tag::MAXIMUM_ITEMS, 100), Ttlv::integer(Tag::OFFSET_ITEMS, OBJECTS as i32 - 30)];
+    assert_eq!(located(&locate_all(&mut client, bounds, Vec::new())).unique_identifiers.len(), 30);
+
+    // Unbounded, the 10,000 identifiers exceed the server's response cap: a clear failure, not a truncated list.
+    let item = locate_all(&mut client, Vec::new(), Vec::new());
+    assert_eq!(item.result_status, ResultStatus::OperationFailed, "{item:?}");
+    assert_eq!(item.result_reason, Some(ResultReason::ResponseTooLarge), "{item:?}");
+    // The client's own Maximum Response Size is honoured the same way.
+    let small = vec![Ttlv::integer(Tag::MAXIMUM_RESPONSE_SIZE, 4096)];
+    let item = locate_all(&mut client, vec![Ttlv::integer(Tag::MAXIMUM_ITEMS, 1000)], small);
+    assert_eq!(item.result_reason, Some(ResultReason::ResponseTooLarge), "{item:?}");
     server.assert_serves();
 }
 

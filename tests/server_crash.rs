@@ -19,10 +19,9 @@ use std::time::Duration;
 
 use kmipd::hsm::{HsmConfig, Inventory, PinSource, Pkcs11Hsm, Profile};
 use kmipd::kmip::enums::{Operation, ResultStatus};
-use kmipd::kmip::KmipEnum;
 use kmipd::store::{reconcile, ReconcileReport, SledStore, SledStoreConfig, Store};
 use kmipd::ttlv::{Tag, Ttlv};
-use server_support::{typed, KmipClient, TestServer};
+use server_support::{request, typed, KmipClient, TestServer};
 
 const ROUNDS: u64 = 6;
 const WORKERS: usize = 4;
@@ -45,21 +44,7 @@ struct Ledger {
 }
 
 fn message(operation: Operation, payload: Vec<Ttlv>) -> Ttlv {
-    let header = Ttlv::structure(
-        Tag::REQUEST_HEADER,
-        vec![
-            Ttlv::structure(
-                Tag::PROTOCOL_VERSION,
-                vec![Ttlv::integer(Tag::PROTOCOL_VERSION_MAJOR, 2), Ttlv::integer(Tag::PROTOCOL_VERSION_MINOR, 0)],
-            ),
-            Ttlv::integer(Tag::BATCH_COUNT, 1),
-        ],
-    );
-    let item = Ttlv::structure(
-        Tag::BATCH_ITEM,
-        vec![Ttlv::enumeration(Tag::OPERATION, operation.to_u32()), Ttlv::structure(Tag::REQUEST_PAYLOAD, payload)],
-    );
-    Ttlv::structure(Tag::REQUEST_MESSAGE, vec![header, item])
+    request((2, 0), vec![(operation, payload)])
 }
 
 fn create_aes256() -> Ttlv {

@@ -411,31 +411,33 @@ fn client_config(
     }
 }
 
+/// A Request Message at `version` with one Batch Item per `(operation, payload)`; `extra_header` items
+/// (e.g. Maximum Response Size) go into the Request Header after the Protocol Version.
+pub fn request_with_header(version: (i32, i32), extra_header: Vec<Ttlv>, items: Vec<(Operation, Vec<Ttlv>)>) -> Ttlv {
+    let mut header = vec![Ttlv::structure(
+        Tag::PROTOCOL_VERSION,
+        vec![Ttlv::integer(Tag::PROTOCOL_VERSION_MAJOR, version.0), Ttlv::integer(Tag::PROTOCOL_VERSION_MINOR, version.1)],
+    )];
+    header.extend(extra_header);
+    header.push(Ttlv::integer(Tag::BATCH_COUNT, i32::try_from(items.len()).unwrap()));
+    let mut children = vec![Ttlv::structure(Tag::REQUEST_HEADER, header)];
+    children.extend(items.into_iter().map(|(operation, payload)| {
+        Ttlv::structure(
+            Tag::BATCH_ITEM,
+            vec![Ttlv::enumeration(Tag::OPERATION, operation.to_u32()), Ttlv::structure(Tag::REQUEST_PAYLOAD, payload)],
+        )
+    }));
+    Ttlv::structure(Tag::REQUEST_MESSAGE, children)
+}
+
+/// A Request Message at `version` with one Batch Item per `(operation, payload)`.
+pub fn request(version: (i32, i32), items: Vec<(Operation, Vec<Ttlv>)>) -> Ttlv {
+    request_with_header(version, Vec::new(), items)
+}
+
 /// A Request Message of `count` DiscoverVersions items (no versions listed) at `version`.
 pub fn discover_versions_request(version: (i32, i32), count: usize) -> Ttlv {
-    let item = Ttlv::structure(
-        Tag::BATCH_ITEM,
-        vec![
-            Ttlv::enumeration(Tag::OPERATION, Operation::DiscoverVersions.to_u32()),
-            Ttlv::structure(Tag::REQUEST_PAYLOAD, Vec::new()),
-        ],
-    );
-    let header = Ttlv::structure(
-        Tag::REQUEST_HEADER,
-        vec![
-            Ttlv::structure(
-                Tag::PROTOCOL_VERSION,
-                vec![
-                    Ttlv::integer(Tag::PROTOCOL_VERSION_MAJOR, version.0),
-                    Ttlv::integer(Tag::PROTOCOL_VERSION_MINOR, version.1),
-                ],
-            ),
-            Ttlv::integer(Tag::BATCH_COUNT, i32::try_from(count).unwrap()),
-        ],
-    );
-    let mut children = vec![header];
-    children.extend(std::iter::repeat_n(item, count));
-    Ttlv::structure(Tag::REQUEST_MESSAGE, children)
+    request(version, vec![(Operation::DiscoverVersions, Vec::new()); count])
 }
 
 /// The typed form of a response tree.
