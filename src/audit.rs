@@ -12,7 +12,7 @@ use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::server::PeerInfo;
+use crate::ops::RequestContext;
 
 /// The `tracing` target of audit events.
 pub const AUDIT_TARGET: &str = "kmipd::audit";
@@ -40,10 +40,10 @@ impl fmt::Display for ProtocolVersion {
 pub struct AuditEvent {
     /// When the operation finished.
     pub time: OffsetDateTime,
-    /// The connection it arrived on ([`PeerInfo::connection_id`]).
+    /// The connection it arrived on ([`RequestContext::connection_id`]).
     pub connection_id: u64,
-    /// The client's network address.
-    pub peer: SocketAddr,
+    /// The client's network address, when the request came over the network.
+    pub peer: Option<SocketAddr>,
     /// The client's certificate subject DN.
     pub client: String,
     /// SHA-256 fingerprint of the client certificate, hex.
@@ -67,15 +67,15 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
-    /// An event for `operation` by `peer`, stamped now, with the outcome still to be filled in
-    /// (status empty, no objects).
-    pub fn new(peer: &PeerInfo, operation: impl Into<String>) -> AuditEvent {
+    /// An event for `operation` in the request of `request`, stamped now, with the outcome still
+    /// to be filled in (status empty, no objects).
+    pub fn new(request: &RequestContext, operation: impl Into<String>) -> AuditEvent {
         AuditEvent {
             time: OffsetDateTime::now_utc(),
-            connection_id: peer.connection_id,
-            peer: peer.addr,
-            client: peer.identity.subject.clone(),
-            client_fingerprint: peer.identity.fingerprint_hex(),
+            connection_id: request.connection_id,
+            peer: request.peer,
+            client: request.client_identity.clone(),
+            client_fingerprint: request.client_fingerprint.clone(),
             protocol_version: None,
             operation: operation.into(),
             unique_identifiers: Vec::new(),
@@ -97,7 +97,7 @@ impl AuditEvent {
             time = %time,
             seq = sequence,
             connection = self.connection_id,
-            peer = %self.peer,
+            peer = self.peer.map(|p| p.to_string()),
             client = %self.client,
             client_fingerprint = %self.client_fingerprint,
             protocol_version = self.protocol_version.map(|v| v.to_string()),

@@ -80,7 +80,7 @@ impl Client {
             _ => Vec::new(),
         };
         let bytes = ops_support::request(self.version, &Default::default(), vec![ops_support::item(operation, None, children)]);
-        let ctx = RequestContext { client_identity: self.identity.into(), connection_id: 1, is_admin: false };
+        let ctx = RequestContext { client_identity: self.identity.into(), connection_id: 1, ..RequestContext::default() };
         let tree = match self.processor.process(&ctx, &bytes) {
             Reply::Send(out) => binary::decode(&out, &DecodeLimits::default()).unwrap(),
             Reply::Close(reason) => panic!("closed: {reason:?}"),

@@ -3,13 +3,12 @@
 //! in a child process (this same test binary), because the global subscriber can be installed
 //! only once per process.
 
-use std::net::SocketAddr;
 use std::process::Command;
-use std::sync::Arc;
 
 use kmipd::audit::AuditEvent;
 use kmipd::config::{AuditConfig, LogConfig, LogFormat};
-use kmipd::server::{logging, ClientIdentity, PeerInfo};
+use kmipd::ops::RequestContext;
+use kmipd::server::logging;
 
 const CHILD_ENV: &str = "KMIPD_LOG_TEST_CHILD";
 
@@ -19,15 +18,14 @@ fn child_logs() {
     let Ok(format) = std::env::var(CHILD_ENV) else { return };
     let format = if format == "json" { LogFormat::Json } else { LogFormat::Text };
     let _guard = logging::init(&LogConfig { format, level: "warn".into() }, &AuditConfig::default()).unwrap();
-    let identity = ClientIdentity {
-        subject: "CN=child".into(),
-        common_name: Some("child".into()),
-        subject_alt_names: vec![],
-        fingerprint_sha256: [1; 32],
+    let request = RequestContext {
+        client_identity: "CN=child".into(),
+        client_fingerprint: "01".repeat(32),
+        peer: Some("127.0.0.1:1".parse().unwrap()),
+        connection_id: 1,
+        is_admin: false,
     };
-    let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
-    let peer = PeerInfo { connection_id: 1, addr, identity: Arc::new(identity) };
-    let mut event = AuditEvent::new(&peer, "Locate");
+    let mut event = AuditEvent::new(&request, "Locate");
     event.result_status = "Success".into();
     event.emit();
     tracing::info!(target: "kmipd::server", "info-line-filtered-out");

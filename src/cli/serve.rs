@@ -58,6 +58,8 @@ impl RequestHandler for Handler {
         let processor = Arc::clone(&self.processor);
         let ctx = RequestContext {
             client_identity: peer.identity.subject.clone(),
+            client_fingerprint: peer.identity.fingerprint_hex(),
+            peer: Some(peer.addr),
             connection_id: peer.connection_id,
             is_admin: self.admins.iter().any(|entry| peer.identity.matches(entry)),
         };

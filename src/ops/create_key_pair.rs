@@ -61,13 +61,18 @@ pub(super) fn run(cx: &OpContext<'_>, request: &CreateKeyPairRequest) -> Result<
     for (uid, attributes, object_type, kind) in halves {
         attributes.set(Attribute::UniqueIdentifier(UniqueIdentifier::Text(uid.clone())));
         attributes.set(Attribute::ObjectType(object_type));
+        let keys = attributes.index_keys();
+        // The audit line names the private key's type (noted first, kept).
+        if cx.audit.object_type.get().is_none() {
+            cx.note_object(&keys);
+        }
         svc.store.create_pending(store::NewObject {
             uid: uid.clone(),
             owner: cx.request.client_identity.clone(),
             hsm: Some(crate::hsm::hsm_ref(kind, uid.as_bytes())),
             attributes: attributes.encode()?,
             material: None,
-            keys: attributes.index_keys(),
+            keys,
         })?;
     }
     let private_new = object::new_hsm_object(&private_uid, &private, object::key_usage(private.usage_mask()), protection);

@@ -77,7 +77,7 @@ mod set_attribute;
 pub mod version;
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::hsm::Hsm;
 use crate::kmip::attributes::check_in_version;
@@ -159,9 +159,14 @@ impl Default for Limits {
 
 /// Who sent a request, and over which connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Default)]
 pub struct RequestContext {
     /// The authenticated client identity (from the client certificate).
     pub client_identity: String,
+    /// SHA-256 fingerprint of the client certificate, hex (empty when there is none), for audit.
+    pub client_fingerprint: String,
+    /// The client's network address, for audit.
+    pub peer: Option<std::net::SocketAddr>,
     /// The server's identifier of the connection, for logs and audit.
     pub connection_id: u64,
     /// Whether the identity is one of the configured admin identities: admins may act on
@@ -233,12 +238,35 @@ pub struct OpContext<'a> {
     pub batch: &'a BatchState,
     /// The HSM and the store.
     pub backend: &'a dyn Backend,
+    /// What the audit event of this item says about the object acted on.
+    pub audit: &'a AuditNote,
 }
 
 impl OpContext<'_> {
     /// The negotiated protocol version: the response is written in it.
     pub fn version(&self) -> Version {
         self.batch.version()
+    }
+
+    /// Records the type and algorithm of the object the operation acts on, for its audit event.
+    pub(crate) fn note_object(&self, keys: &crate::store::IndexKeys) {
+        self.audit.object_type.set(Some(keys.object_type));
+        self.audit.algorithm.set(keys.cryptographic_algorithm);
+    }
+}
+
+/// Per batch item: when it started and what it acted on, for its audit event
+/// (DESIGN.md invariant 8). Filled by the operation through [`OpContext::note_object`].
+#[derive(Debug)]
+pub struct AuditNote {
+    started: Instant,
+    object_type: std::cell::Cell<Option<u32>>,
+    algorithm: std::cell::Cell<Option<u32>>,
+}
+
+impl AuditNote {
+    fn start() -> AuditNote {
+        AuditNote { started: Instant::now(), object_type: Default::default(), algorithm: Default::default() }
     }
 }
 
@@ -474,17 +502,18 @@ impl Processor {
         let mut answers: Vec<Answer> = Vec::with_capacity(raw_items.len());
         let mut undo: Vec<(usize, UndoAction)> = Vec::new();
         for raw in raw_items {
-            let answer = match self.run_item(ctx, header, &batch, raw, execute) {
+            let note = AuditNote::start();
+            let answer = match self.run_item(ctx, header, &batch, &note, raw, execute) {
                 Ok((item, outcome)) => {
                     if let Some(action) = outcome.undo {
                         undo.push((answers.len(), action));
                     }
-                    self.answer_success(ctx, &mut batch, item, outcome.payload, size, plan.limit)
+                    self.answer_success(ctx, &mut batch, &note, item, outcome.payload, Room { used: size, limit: plan.limit })
                 }
                 Err(e) => {
                     let (operation, unique_batch_item_id) = item_ids(raw);
                     batch.record_failure(operation);
-                    self.failed(ctx, operation, unique_batch_item_id, &e, version)
+                    self.failed(ctx, &note, operation, unique_batch_item_id, &e, version)
                 }
             };
             size += binary::encoded_len(&answer.encoded);
@@ -508,21 +537,21 @@ impl Processor {
         &self,
         ctx: &RequestContext,
         batch: &mut BatchState,
+        note: &AuditNote,
         item: RequestBatchItem,
         payload: ResponsePayload,
-        size: usize,
-        limit: usize,
+        room: Room,
     ) -> Answer {
         let version = batch.version();
         // Encoded once: checked, measured, mined for identifiers and sent as is.
         let encoded = success(&item, payload).to_ttlv_item(Tag::BATCH_ITEM);
         let checked = version::check_in_version(&encoded, version)
             .map_err(|e| OpError::Internal(format!("response not expressible in KMIP {version}: {e}")))
-            .and_then(|()| fits(size, binary::encoded_len(&encoded), limit));
+            .and_then(|()| room.fits(binary::encoded_len(&encoded)));
         if let Err(e) = checked {
-            let mut answer = self.failed(ctx, Some(item.operation), item.unique_batch_item_id, &e, version);
+            let mut answer = self.failed(ctx, note, Some(item.operation), item.unique_batch_item_id, &e, version);
             if matches!(e, OpError::ResponseTooLarge { .. })
-                && fits(size, binary::encoded_len(&answer.encoded), limit).is_err()
+                && room.fits(binary::encoded_len(&answer.encoded)).is_err()
             {
                 // The Result Message is optional: drop it rather than overflow the client's limit.
                 if let Value::Structure(children) = &mut answer.encoded.value {
@@ -532,7 +561,7 @@ impl Processor {
             return answer;
         }
         let returned = batch.record(item.operation, encoded.child(Tag::RESPONSE_PAYLOAD));
-        audit(ctx, version, &item.operation, &encoded, &returned);
+        audit(ctx, note, version, &item.operation, &encoded, &returned);
         Answer {
             operation: Some(item.operation),
             unique_batch_item_id: item.unique_batch_item_id,
@@ -545,6 +574,7 @@ impl Processor {
     fn failed(
         &self,
         ctx: &RequestContext,
+        note: &AuditNote,
         operation: Option<Operation>,
         unique_batch_item_id: Option<Vec<u8>>,
         error: &OpError,
@@ -553,7 +583,7 @@ impl Processor {
         let encoded =
             failure(operation, unique_batch_item_id.clone(), error, version).to_ttlv_item(Tag::BATCH_ITEM);
         if let Some(op) = &operation {
-            audit(ctx, version, op, &encoded, &[]);
+            audit(ctx, note, version, op, &encoded, &[]);
         }
         Answer { operation, unique_batch_item_id, succeeded: false, encoded }
     }
@@ -592,6 +622,7 @@ impl Processor {
         ctx: &RequestContext,
         header: &RequestHeader,
         batch: &BatchState,
+        note: &AuditNote,
         raw: &Ttlv,
         execute: &mut dyn FnMut(&OpContext<'_>, &RequestBatchItem) -> Result<Outcome, OpError>,
     ) -> Result<(RequestBatchItem, Outcome), OpError> {
@@ -610,7 +641,7 @@ impl Processor {
         if let Some(critical) = item.message_extensions.iter().find(|e| e.criticality_indicator) {
             return Err(OpError::UnknownMessageExtension { vendor: critical.vendor_identification.clone() });
         }
-        let cx = OpContext { request: ctx, header, batch, backend: self.backend.as_ref() };
+        let cx = OpContext { request: ctx, header, batch, backend: self.backend.as_ref(), audit: note };
         let outcome = execute(&cx, &item)?;
         Ok((item, outcome))
     }
@@ -630,6 +661,7 @@ impl Processor {
                     let reversal = OpError::Internal(format!("could not be undone: {e}"));
                     *answer = self.failed(
                         ctx,
+                        &AuditNote::start(),
                         answer.operation,
                         answer.unique_batch_item_id.take(),
                         &reversal,
@@ -725,12 +757,22 @@ fn item_ids(raw: &Ttlv) -> (Option<Operation>, Option<Vec<u8>>) {
     (operation, id)
 }
 
-fn fits(size: usize, item: usize, limit: usize) -> Result<(), OpError> {
-    let total = size.saturating_add(item);
-    if total > limit {
-        Err(OpError::ResponseTooLarge { size: total, limit })
-    } else {
-        Ok(())
+/// How much of the response is used so far, and how large it may grow.
+#[derive(Debug, Clone, Copy)]
+struct Room {
+    used: usize,
+    limit: usize,
+}
+
+impl Room {
+    /// Whether an item of `item` encoded bytes still fits.
+    fn fits(self, item: usize) -> Result<(), OpError> {
+        let total = self.used.saturating_add(item);
+        if total > self.limit {
+            Err(OpError::ResponseTooLarge { size: total, limit: self.limit })
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -808,22 +850,36 @@ struct Answer {
 
 /// One audit event per answered batch item (DESIGN.md invariant 8), on its own target.
 /// Carries identifiers and results only, never payload contents.
-fn audit(ctx: &RequestContext, version: Version, operation: &Operation, answer: &Ttlv, returned: &[String]) {
+fn audit(
+    ctx: &RequestContext,
+    note: &AuditNote,
+    version: Version,
+    operation: &Operation,
+    answer: &Ttlv,
+    returned: &[String],
+) {
     let enumeration = |tag| match answer.child(tag).map(|i| &i.value) {
         Some(Value::Enumeration(v)) => Some(*v),
         _ => None,
     };
-    tracing::info!(
-        target: "kmipd::audit",
-        connection = ctx.connection_id,
-        client = ?ctx.client_identity,
-        %version,
-        ?operation,
-        status = ?enumeration(Tag::RESULT_STATUS).and_then(ResultStatus::from_u32),
-        reason = ?enumeration(Tag::RESULT_REASON).and_then(ResultReason::from_u32),
-        unique_identifiers = ?returned,
-        "batch item"
-    );
+    let mut event = crate::audit::AuditEvent::new(ctx, format!("{operation:?}"));
+    event.protocol_version =
+        Some(crate::audit::ProtocolVersion { major: i32::from(version.major), minor: i32::from(version.minor) });
+    event.unique_identifiers = returned.to_vec();
+    event.object_type = note.object_type.get().map(enum_name::<enums::ObjectType>);
+    event.algorithm = note.algorithm.get().map(enum_name::<enums::CryptographicAlgorithm>);
+    event.result_status = enumeration(Tag::RESULT_STATUS).map(enum_name::<ResultStatus>).unwrap_or_default();
+    event.result_reason = enumeration(Tag::RESULT_REASON).map(enum_name::<ResultReason>);
+    event.duration = note.started.elapsed();
+    event.emit();
+}
+
+/// The spec's name of an enumeration value (`SymmetricKey`, `AES`), or its hex for an extension.
+fn enum_name<E: KmipEnum + std::fmt::Debug>(value: u32) -> String {
+    match E::from_u32(value) {
+        Some(known) => format!("{known:?}"),
+        None => format!("0x{value:08X}"),
+    }
 }
 
 #[cfg(test)]

@@ -404,6 +404,7 @@ pub(super) fn load(cx: &OpContext<'_>, store: &dyn Store, uid: &str, operation: 
         Some(r) if r.lifecycle != Lifecycle::Pending => r,
         _ => return Err(OpError::ObjectNotFound(uid.to_owned())),
     };
+    cx.note_object(&record.keys);
     if !cx.request.is_admin && !record.permits(&cx.request.client_identity, operation.to_u32()) {
         return Err(OpError::PermissionDenied(format!("{operation:?} on object {uid:?}")));
     }
@@ -610,6 +611,7 @@ pub(super) fn create(
         material: creation.material,
         keys: creation.attributes.index_keys(),
     };
+    cx.note_object(&pending.keys);
     store.create_pending(pending)?;
     if let Err(e) = make(&uid) {
         if let Err(rollback) = store.delete(&uid) {

@@ -134,7 +134,7 @@ fn run_batch(
     children.extend(items);
     let bytes = binary::encode(&Ttlv::structure(Tag::REQUEST_MESSAGE, children)).unwrap();
     let p = Processor::new(Limits::default(), Arc::new(NoBackend));
-    let ctx = RequestContext { client_identity: "test".into(), connection_id: 1, is_admin: false };
+    let ctx = RequestContext { client_identity: "test".into(), connection_id: 1, ..RequestContext::default() };
     let reply = p.process_with(&ctx, &bytes, &mut |cx, item| fake.run(cx, item));
     let Reply::Send(out) = reply else { panic!("closed: {reply:?}") };
     ResponseMessage::from_ttlv(&binary::decode(&out, &DecodeLimits::default()).unwrap()).unwrap()

@@ -21,7 +21,7 @@ pub fn processor_with(limits: Limits) -> Processor {
 }
 
 pub fn ctx() -> RequestContext {
-    RequestContext { client_identity: "CN=test".into(), connection_id: 7, is_admin: false }
+    RequestContext { client_identity: "CN=test".into(), connection_id: 7, ..RequestContext::default() }
 }
 
 /// Optional Request Header fields.
