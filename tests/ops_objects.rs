@@ -333,6 +333,66 @@ fn another_identity_gets_permission_denied_and_locate_hides_the_object() {
     assert_eq!(owner.locate_name(name), vec![uid]);
 }
 
+impl Client {
+    /// The grant attribute in the version's form.
+    fn grant(&self, value: &str) -> Attribute {
+        Attribute::Custom(CustomAttribute {
+            vendor_identification: self.v2().then(|| "y".to_owned()),
+            attribute_name: if self.v2() { "kmipd-grant".into() } else { "y-kmipd-grant".into() },
+            attribute_value: Value::TextString(value.into()),
+        })
+    }
+
+    fn add_attribute(&self, uid: &str, attribute: Attribute) -> Ttlv {
+        AddAttributeRequest {
+            unique_identifier: Some(UniqueIdentifier::Text(uid.into())),
+            attribute: (!self.v2()).then(|| IndexedAttribute::new(attribute.clone())),
+            new_attribute: self.v2().then_some(AttributeHolder { attribute }),
+        }
+        .to_ttlv_item(Tag::REQUEST_PAYLOAD)
+    }
+}
+
+#[test]
+fn grants_let_another_identity_do_exactly_the_listed_operations() {
+    for version in [(1, 2), (1, 4), (2, 0), (2, 1)] {
+        let owner = Client::new(version);
+        let name = name_for("granted", version);
+        let uid = owner.create_aes(&name);
+        let grantee = Client { identity: STRANGER, ..Client::new(version) };
+        let deny = ResultReason::PermissionDenied;
+        let grant = owner.grant(&format!("Get,GetAttributes,Locate,AddAttribute {STRANGER}"));
+        owner.ok(Operation::AddAttribute, owner.add_attribute(&uid, grant.clone()));
+
+        assert_eq!(grantee.locate_name(&name), vec![uid.clone()], "{version:?}");
+        grantee.ok(Operation::Get, get_request(uid.clone()).to_ttlv_item(Tag::REQUEST_PAYLOAD));
+        assert!(grantee.attributes(&uid).contains(&grant), "{version:?}");
+        grantee.fails(Operation::Activate, grantee.uid_request(&uid), deny, deny);
+        grantee.fails(Operation::Destroy, grantee.uid_request(&uid), deny, deny);
+        // Add Attribute is granted, but not the right to widen its own grant.
+        let widen = grantee.grant(&format!("Destroy {STRANGER}"));
+        grantee.fails(Operation::AddAttribute, grantee.add_attribute(&uid, widen), deny, deny);
+        let note = Attribute::ContactInformation("grantee@example.com".into());
+        grantee.ok(Operation::AddAttribute, grantee.add_attribute(&uid, note));
+        // A malformed grant is refused with the reason.
+        let bad = owner.send(Operation::AddAttribute, owner.add_attribute(&uid, owner.grant("Fetch CN=x")));
+        assert_eq!(bad.result_reason, Some(ResultReason::InvalidField), "{bad:?}");
+        assert!(bad.result_message.unwrap_or_default().contains("unknown operation"));
+
+        // Deleting the grant takes every right away again.
+        let delete = DeleteAttributeRequest {
+            unique_identifier: Some(UniqueIdentifier::Text(uid.clone())),
+            attribute_name: (!owner.v2()).then(|| "y-kmipd-grant".to_owned()),
+            attribute_index: None,
+            current_attribute: owner.v2().then(|| AttributeHolder { attribute: grant.clone() }),
+            attribute_reference: None,
+        };
+        owner.ok(Operation::DeleteAttribute, delete.to_ttlv_item(Tag::REQUEST_PAYLOAD));
+        grantee.fails(Operation::Get, get_request(uid.clone()).to_ttlv_item(Tag::REQUEST_PAYLOAD), deny, deny);
+        assert!(grantee.locate_name(&name).is_empty(), "{version:?}");
+    }
+}
+
 #[test]
 fn production_policy_keeps_keys_in_the_hsm() {
     let c = Client { processor: processor(false), ..Client::new((2, 1)) };

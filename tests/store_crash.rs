@@ -64,6 +64,7 @@ fn crash_writer() {
                         attributes: b"created".to_vec(),
                         material: Some(vec![7; 64]),
                         keys: keys(&name),
+                        grants: Vec::new(),
                     };
                     let rolled_back = i % 7 == 2;
                     store.create_pending(object).unwrap();

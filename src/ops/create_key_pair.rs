@@ -73,6 +73,7 @@ pub(super) fn run(cx: &OpContext<'_>, request: &CreateKeyPairRequest) -> Result<
             attributes: attributes.encode()?,
             material: None,
             keys,
+            grants: super::grants::grants_of(attributes)?,
         })?;
     }
     let private_new = object::new_hsm_object(&private_uid, &private, object::key_usage(private.usage_mask()), protection);

@@ -65,6 +65,7 @@ pub mod error;
 mod interop;
 mod get;
 mod get_attributes;
+mod grants;
 mod locate;
 mod log;
 pub mod material;

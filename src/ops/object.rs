@@ -393,7 +393,9 @@ impl Managed {
     pub fn save(&mut self, store: &dyn Store) -> Result<(), OpError> {
         self.attributes.set(Attribute::LastChangeDate(now()));
         let blob = self.attributes.encode()?;
-        self.record = store.update(&self.record.uid, self.record.revision, blob, self.attributes.index_keys())?;
+        let grants = super::grants::grants_of(&self.attributes)?;
+        self.record =
+            store.update_with_grants(&self.record.uid, self.record.revision, blob, self.attributes.index_keys(), grants)?;
         Ok(())
     }
 }
@@ -428,6 +430,7 @@ pub(super) fn modify<T>(
         let mut managed = load(cx, store, uid, operation)?;
         let before = managed.attributes.clone();
         let out = change(&mut managed)?;
+        super::grants::authorize_change(cx, &managed.record, &before, &managed.attributes)?;
         match managed.save(store) {
             Ok(()) => return Ok((out, restore(uid.to_owned(), before))),
             Err(OpError::Store(e @ store::StoreError::Conflict { .. })) => last = Some(e),
@@ -442,7 +445,8 @@ fn restore(uid: String, before: AttributeSet) -> super::UndoAction {
     Box::new(move |backend: &dyn super::Backend| {
         let store = backend.store().ok_or_else(|| OpError::Internal("no store".into()))?;
         let record = store.get(&uid)?.ok_or_else(|| OpError::ObjectNotFound(uid.clone()))?;
-        store.update(&uid, record.revision, before.encode()?, before.index_keys())?;
+        let grants = super::grants::grants_of(&before)?;
+        store.update_with_grants(&uid, record.revision, before.encode()?, before.index_keys(), grants)?;
         Ok(())
     })
 }
@@ -610,6 +614,7 @@ pub(super) fn create(
         attributes: creation.attributes.encode()?,
         material: creation.material,
         keys: creation.attributes.index_keys(),
+        grants: super::grants::grants_of(&creation.attributes)?,
     };
     cx.note_object(&pending.keys);
     store.create_pending(pending)?;

@@ -161,6 +161,8 @@ pub struct NewObject {
     pub material: Option<Vec<u8>>,
     /// Values Locate searches on.
     pub keys: IndexKeys,
+    /// Other identities' rights, from the start.
+    pub grants: Vec<Grant>,
 }
 
 impl std::fmt::Debug for NewObject {
@@ -172,6 +174,7 @@ impl std::fmt::Debug for NewObject {
             .field("attributes_len", &self.attributes.len())
             .field("material_len", &self.material.as_ref().map(Vec::len))
             .field("keys", &self.keys)
+            .field("grants", &self.grants)
             .finish()
     }
 }
@@ -456,6 +459,17 @@ pub trait Store: Send + Sync {
         expected_revision: u64,
         attributes: Vec<u8>,
         keys: IndexKeys,
+    ) -> StoreResult<ObjectRecord>;
+
+    /// [`Store::update`], also replacing the object's grants in the same write (the ops layer
+    /// keeps them in step with an attribute, so both must change together).
+    fn update_with_grants(
+        &self,
+        uid: &str,
+        expected_revision: u64,
+        attributes: Vec<u8>,
+        keys: IndexKeys,
+        grants: Vec<Grant>,
     ) -> StoreResult<ObjectRecord>;
 
     /// Set or clear the archived flag of a Committed record (KMIP Archive and Recover).

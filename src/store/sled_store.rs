@@ -402,7 +402,7 @@ impl Store for SledStore {
             attributes: object.attributes,
             material: object.material,
             keys: object.keys,
-            grants: Vec::new(),
+            grants: normalized_grants(object.grants),
             destroyed_form: None,
         };
         self.apply_change(None, Some(&record))?;
@@ -436,6 +436,25 @@ impl Store for SledStore {
             expect_revision(record, expected_revision)?;
             record.attributes = attributes;
             record.keys = keys;
+            Ok(())
+        })
+    }
+
+    fn update_with_grants(
+        &self,
+        uid: &str,
+        expected_revision: u64,
+        attributes: Vec<u8>,
+        keys: IndexKeys,
+        grants: Vec<Grant>,
+    ) -> StoreResult<ObjectRecord> {
+        let grants = normalized_grants(grants);
+        self.mutate(uid, |record| {
+            expect_lifecycle(record, &[Lifecycle::Committed, Lifecycle::Destroyed], "Committed or Destroyed")?;
+            expect_revision(record, expected_revision)?;
+            record.attributes = attributes;
+            record.keys = keys;
+            record.grants = grants;
             Ok(())
         })
     }
@@ -672,4 +691,21 @@ impl Store for SledStore {
             .ok_or_else(|| StoreError::NotFound(uid.to_owned()))?
             .grants)
     }
+}
+
+/// Grants as records keep them: sorted by identity, one entry per identity, operations sorted
+/// and unique, no empty entries ([`ObjectRecord::permits`] binary-searches them).
+fn normalized_grants(grants: Vec<Grant>) -> Vec<Grant> {
+    let mut by_identity: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    for grant in grants {
+        by_identity.entry(grant.identity).or_default().extend(grant.operations);
+    }
+    by_identity
+        .into_iter()
+        .filter_map(|(identity, mut operations)| {
+            operations.sort_unstable();
+            operations.dedup();
+            (!operations.is_empty()).then_some(Grant { identity, operations })
+        })
+        .collect()
 }

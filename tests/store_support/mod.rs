@@ -47,6 +47,7 @@ pub fn new_object(store: &dyn Store, owner: &str, keys: IndexKeys) -> NewObject 
         attributes: b"attrs".to_vec(),
         material: None,
         keys,
+        grants: Vec::new(),
     }
 }
 
