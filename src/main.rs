@@ -31,6 +31,9 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Replay the OASIS KMIP test cases against kmipd on a fresh SoftHSM2 token and report
+    /// (CONFORMANCE.md).
+    Conformance(cli::conformance::ConformanceArgs),
 }
 
 #[derive(Subcommand)]
@@ -58,6 +61,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve { config } => cli::serve::serve(&config)?,
         Command::Dev(args) => cli::serve::dev(&args)?,
+        Command::Conformance(args) => return cli::conformance::run(&args),
         Command::Ttlv(cmd) => {
             use cli::ttlv::Format;
             let (args, from, to) = match &cmd {

@@ -148,7 +148,7 @@ fn reconcile_at_startup(store: &SledStore, hsm: &Pkcs11Hsm) -> Result<()> {
     Ok(())
 }
 
-fn open_hsm(config: &HsmConfig) -> Result<Pkcs11Hsm> {
+pub(crate) fn open_hsm(config: &HsmConfig) -> Result<Pkcs11Hsm> {
     let profile = Profile::load(&config.profile).with_context(|| format!("loading {}", config.profile.display()))?;
     let pin = config.pin_source()?.map(|source| match source {
         crate::config::PinSource::File(path) => hsm::PinSource::File(path),
@@ -187,6 +187,29 @@ const DEV_USER_PIN: &str = "kmipd-dev-user";
 /// configuration file (e.g. `KMIPD__LIMITS__READ_TIMEOUT=2s`).
 pub fn dev(args: &DevArgs) -> Result<()> {
     let state = &args.state_dir;
+    let hsm = dev_token(state)?;
+    let pki = DevPki::ensure(&state.join("pki")).context("creating the dev PKI")?;
+    let config = Config {
+        listen: args.listen,
+        tls: pki.server_tls_config(),
+        hsm,
+        data_dir: state.join("data"),
+        limits: Limits::default(),
+        admin_identities: Vec::new(),
+        // A dev server follows the KMIP defaults so that any client can read back what it stores.
+        policy: PolicyConfig { extractable_by_default: true },
+        log: LogConfig::default(),
+        audit: AuditConfig::default(),
+    }
+    .with_env_overrides()
+    .context("applying KMIPD__ environment overrides")?;
+    let banner = |addr: SocketAddr| print_banner(addr, &pki);
+    run(config, Some(&banner))
+}
+
+/// Prepares (or reuses) the dev SoftHSM2 token under `state/softhsm` and points `SOFTHSM2_CONF`
+/// at it; the HSM settings that open it. Call before anything initializes PKCS#11.
+pub(crate) fn dev_token(state: &Path) -> Result<HsmConfig> {
     let softhsm_dir = state.join("softhsm");
     std::fs::create_dir_all(&softhsm_dir).with_context(|| format!("creating {}", softhsm_dir.display()))?;
     let script = softhsm_dir.join("setup.sh");
@@ -210,23 +233,7 @@ pub fn dev(args: &DevArgs) -> Result<()> {
     std::env::set_var("SOFTHSM2_CONF", &conf);
     let pin_file = state.join("user.pin");
     write_private(&pin_file, DEV_USER_PIN)?;
-    let pki = DevPki::ensure(&state.join("pki")).context("creating the dev PKI")?;
-    let config = Config {
-        listen: args.listen,
-        tls: pki.server_tls_config(),
-        hsm: HsmConfig { profile, module: None, token_label: None, pin_file: Some(pin_file), pin_env: None },
-        data_dir: state.join("data"),
-        limits: Limits::default(),
-        admin_identities: Vec::new(),
-        // A dev server follows the KMIP defaults so that any client can read back what it stores.
-        policy: PolicyConfig { extractable_by_default: true },
-        log: LogConfig::default(),
-        audit: AuditConfig::default(),
-    }
-    .with_env_overrides()
-    .context("applying KMIPD__ environment overrides")?;
-    let banner = |addr: SocketAddr| print_banner(addr, &pki);
-    run(config, Some(&banner))
+    Ok(HsmConfig { profile, module: None, token_label: None, pin_file: Some(pin_file), pin_env: None })
 }
 
 fn write_private(path: &Path, content: &str) -> Result<()> {

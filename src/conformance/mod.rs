@@ -15,6 +15,8 @@
 //!   payloads by shape, GetAttributes-without-names as an unordered subset.
 
 pub mod compare;
+pub mod known;
+pub mod runner;
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};

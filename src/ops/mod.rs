@@ -77,6 +77,8 @@ mod revoke;
 mod set_attribute;
 pub mod version;
 
+pub use query::claimed_profiles;
+
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 

@@ -1,12 +1,14 @@
 //! Query (KMIP 1.4 §4.25, 2.1 §6.1.37): what this server really supports, in the request's
 //! protocol version. Lists only what is implemented: the operations that have a handler,
 //! the object types the object operations manage, and the batch capabilities of
-//! [`super`]. Profiles, RNGs, validations, extensions, attestation types, application
-//! namespaces and client registration methods are answered with empty lists: kmipd claims
-//! none of them (profiles are listed once every operation of one passes its OASIS cases).
+//! [`super`], and the profiles of [`CLAIMED_PROFILES`]. RNGs, validations, extensions,
+//! attestation types, application namespaces and client registration methods are answered
+//! with empty lists: kmipd claims none of them.
 
-use crate::kmip::enums::{ObjectType, Operation, QueryFunction};
-use crate::kmip::objects::CapabilityInformation;
+use std::collections::BTreeSet;
+
+use crate::kmip::enums::{ObjectType, Operation, ProfileName, QueryFunction};
+use crate::kmip::objects::{CapabilityInformation, ProfileInformation, ProfileVersion};
 use crate::kmip::payloads::{QueryRequest, QueryResponse};
 use crate::kmip::{KmipEnum, ResponsePayload};
 use crate::ttlv::registry::{self, Version};
@@ -24,6 +26,63 @@ const OBJECT_TYPES: &[ObjectType] = &[
     ObjectType::SecretData,
     ObjectType::OpaqueObject,
 ];
+
+/// The server profiles kmipd claims, with the protocol versions it claims them for: exactly
+/// those whose every OASIS test case passes (`kmipd conformance --check` fails otherwise;
+/// see CONFORMANCE.md).
+const CLAIMED_PROFILES: &[(&str, &[&str])] = &[];
+
+/// Profile Name values of each profile: the 1.x name without its version suffix (`…KMIPV` +
+/// `1_4`), and the 2.x name (the version goes into Profile Version).
+const PROFILE_NAMES: &[(&str, &str, &str)] = &[
+    ("BL", "BaselineServerBasicKMIPV", "BaselineServer"),
+    ("SKLC", "SymmetricKeyLifecycleServerKMIPV", "SymmetricKeyLifecycleServer"),
+    ("AKLC", "AsymmetricKeyLifecycleServerKMIPV", "AsymmetricKeyLifecycleServer"),
+    ("TL", "TapeLibraryServerKMIPV", "TapeLibraryServer"),
+    ("OMOS", "OpaqueManagedObjectStoreServerKMIPV", "OpaqueManagedObjectStoreServer"),
+    ("SASED", "StorageArrayWithSelfEncryptingDriveServerKMIPV", "StorageArrayWithSelfEncryptingDriveServer"),
+    ("SKFF", "SymmetricKeyFoundryServerKMIPV", "SymmetricKeyFoundryServer"),
+    ("CS-BC", "BasicCryptographicServerKMIPV", "BasicCryptographicServer"),
+    ("CS-AC", "AdvancedCryptographicServerKMIPV", "AdvancedCryptographicServer"),
+    ("CS-RNG", "RNGCryptographicServerKMIPV", "RNGCryptographicServer"),
+    ("AX", "", "AESXTSServer"),
+    ("QS", "", "QuantumSafeServer"),
+];
+
+/// [`CLAIMED_PROFILES`] as (profile, version) pairs, for the conformance runner.
+pub fn claimed_profiles() -> BTreeSet<(String, String)> {
+    CLAIMED_PROFILES
+        .iter()
+        .flat_map(|(profile, versions)| versions.iter().map(move |v| ((*profile).to_owned(), (*v).to_owned())))
+        .collect()
+}
+
+/// Profile Information for the claimed profiles that `version` can name: 1.x names for claims
+/// at 1.x versions, 2.x names with their Profile Version for claims at 2.x versions.
+fn profiles(version: Version) -> Vec<ProfileInformation> {
+    let Some(names) = registry::enumeration_for_tag(Tag::PROFILE_NAME) else { return Vec::new() };
+    let with_version = tag_in_version(Tag::PROFILE_VERSION, version);
+    let mut out = Vec::new();
+    for (profile, versions) in CLAIMED_PROFILES {
+        let Some((_, stem_1x, name_2x)) = PROFILE_NAMES.iter().find(|(p, _, _)| p == profile) else { continue };
+        for claimed in *versions {
+            let Some((major, minor)) = claimed.split_once('.') else { continue };
+            let (name, profile_version) = match (major, version.major) {
+                ("1", 1) if !stem_1x.is_empty() => (format!("{stem_1x}1_{minor}"), None),
+                ("2", 2..) => {
+                    let minor = minor.parse().unwrap_or(0);
+                    (name_2x.to_string(), with_version.then_some(ProfileVersion { major: 2, minor }))
+                }
+                _ => continue,
+            };
+            let value = names.value_of(&name).filter(|v| enum_value_in_version(Tag::PROFILE_NAME, *v, version));
+            if let Some(profile_name) = value.and_then(ProfileName::from_u32) {
+                out.push(ProfileInformation { profile_name, profile_version, server_uri: None, server_port: None });
+            }
+        }
+    }
+    out
+}
 
 /// Vendor Identification reported by Query Server Information.
 const VENDOR_IDENTIFICATION: &str = concat!("kmipd ", env!("CARGO_PKG_VERSION"));
@@ -49,6 +108,7 @@ pub(super) fn run(cx: &OpContext<'_>, request: &QueryRequest) -> Result<Outcome,
                     response.capability_information = vec![capabilities(version)];
                 }
             }
+            QueryFunction::QueryProfiles => response.profile_information = profiles(version),
             // Nothing to report: see the module documentation.
             QueryFunction::QueryApplicationNamespaces
             | QueryFunction::QueryExtensionList
@@ -56,7 +116,6 @@ pub(super) fn run(cx: &OpContext<'_>, request: &QueryRequest) -> Result<Outcome,
             | QueryFunction::QueryAttestationTypes
             | QueryFunction::QueryRNGs
             | QueryFunction::QueryValidations
-            | QueryFunction::QueryProfiles
             | QueryFunction::QueryClientRegistrationMethods
             | QueryFunction::QueryDefaultsInformation
             | QueryFunction::QueryStorageProtectionMasks

@@ -1,0 +1,295 @@
+//! The conformance runner: every OASIS test case of the KMIP 1.0–2.1 folders replayed against
+//! kmipd, each failure classified, the whole summarized as `CONFORMANCE.md`.
+//!
+//! A failure is classified by the first rule that applies:
+//!
+//! 1. the case is in [`super::known::KNOWN`] (curated, each with its reason): *HSM lacks
+//!    mechanism* or *broken test case*;
+//! 2. kmipd's last answer carries Operation Not Supported or Feature Not Supported:
+//!    *not implemented*;
+//! 3. anything else: *kmipd bug*.
+//!
+//! The report's tables (counts per profile and version, and the class of every case that did
+//! not pass) are deterministic, so CI regenerates them and compares with the committed file
+//! ([`stable_lines`]); the details under them quote the first mismatch and may differ run to
+//! run.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::kmip::enums::ResultReason;
+use crate::kmip::KmipEnum;
+use crate::ttlv::{Tag, Ttlv, Value};
+
+use super::{run_file, Exchange, ReplayError};
+
+/// The corpus folders the runner replays (KMIP 3.0 is a draft and is left out).
+pub const FOLDERS: &[&str] = &["kmip-1.0-1.2", "kmip-1.3", "kmip-1.4", "kmip-2.0", "kmip-2.1"];
+
+/// Protocol versions, in report column order.
+pub const VERSIONS: &[&str] = &["1.0", "1.1", "1.2", "1.3", "1.4", "2.0", "2.1"];
+
+/// How a test case ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Class {
+    /// Every response matched.
+    Pass,
+    /// kmipd answered something else than the specification asks: to fix.
+    KmipdBug,
+    /// kmipd does not implement an operation or feature the case needs.
+    NotImplemented,
+    /// The HSM lacks a mechanism the case needs (named in the reason).
+    HsmLacksMechanism,
+    /// The test case itself is wrong (named in the reason).
+    BrokenTestCase,
+}
+
+impl Class {
+    /// The label the report uses.
+    pub fn label(self) -> &'static str {
+        match self {
+            Class::Pass => "pass",
+            Class::KmipdBug => "kmipd bug",
+            Class::NotImplemented => "not implemented",
+            Class::HsmLacksMechanism => "HSM lacks mechanism",
+            Class::BrokenTestCase => "broken test case",
+        }
+    }
+}
+
+/// The outcome of one test-case file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseResult {
+    /// Path relative to the corpus root.
+    pub path: String,
+    /// Profile (`BL`, `CS-AC`, …) or `TC` for the informative test-case notes.
+    pub profile: String,
+    /// Protocol version the case speaks (`1.4`).
+    pub version: String,
+    /// How it ended.
+    pub class: Class,
+    /// Why, for anything but a pass.
+    pub detail: String,
+    /// kmipd's last answer in the case, as XML, for anything but a pass.
+    pub last_response: Option<String>,
+}
+
+/// Every test-case file of [`FOLDERS`] under `corpus`, sorted.
+pub fn cases(corpus: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for folder in FOLDERS {
+        collect(&corpus.join(folder), &mut out)?;
+    }
+    Ok(out)
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries = std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<Result<Vec<_>, _>>()?;
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            collect(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "xml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// The profile a file belongs to: the part of `CS-AC-M-OAEP-3-21` before `-M-`/`-O-`, `TC`
+/// for the test-case notes (`TC-…`, `TC_…`).
+pub fn profile_of(stem: &str) -> String {
+    if stem.starts_with("TC-") || stem.starts_with("TC_") {
+        return "TC".into();
+    }
+    let cut = [stem.find("-M-"), stem.find("-O-")].into_iter().flatten().min();
+    cut.map_or(stem, |i| &stem[..i]).to_owned()
+}
+
+/// The protocol version a file speaks, from its name: `…-14` (profiles, TC- notes) or
+/// `TC_101_10_…` (the 1.0–1.2 transcriptions).
+pub fn version_of(stem: &str) -> Option<String> {
+    let digits = if let Some(rest) = stem.strip_prefix("TC_") {
+        rest.split('_').nth(1)?
+    } else {
+        stem.rsplit('-').next()?
+    };
+    match digits.as_bytes() {
+        [major @ b'1'..=b'3', minor @ b'0'..=b'9'] => Some(format!("{}.{}", *major as char, *minor as char)),
+        _ => None,
+    }
+}
+
+/// A transport that keeps the last response, to read its Result Reasons after a failure.
+struct Recording<'a> {
+    inner: &'a mut dyn Exchange,
+    last: Option<Ttlv>,
+}
+
+impl Exchange for Recording<'_> {
+    fn exchange(&mut self, request: &Ttlv) -> Result<Ttlv, String> {
+        let response = self.inner.exchange(request)?;
+        self.last = Some(response.clone());
+        Ok(response)
+    }
+}
+
+/// Replays the file at `path` (under `corpus`) through `transport` and classifies the outcome.
+pub fn run_case(corpus: &Path, path: &Path, transport: &mut dyn Exchange) -> CaseResult {
+    let relative = path.strip_prefix(corpus).unwrap_or(path).display().to_string();
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let folder_version = relative.split('/').next().and_then(|f| f.strip_prefix("kmip-")).unwrap_or("?");
+    let version = version_of(&stem).unwrap_or_else(|| folder_version.to_owned());
+    let mut recording = Recording { inner: transport, last: None };
+    let outcome = run_file(path, &mut recording);
+    let (class, detail) = classify(&stem, outcome.err(), recording.last.as_ref());
+    let last_response = (class != Class::Pass).then(|| recording.last.as_ref().map(crate::ttlv::xml::to_xml)).flatten();
+    CaseResult { path: relative, profile: profile_of(&stem), version, class, detail, last_response }
+}
+
+fn classify(stem: &str, error: Option<ReplayError>, last: Option<&Ttlv>) -> (Class, String) {
+    let Some(error) = error else { return (Class::Pass, String::new()) };
+    if let Some(known) = super::known::lookup(stem) {
+        return (known.class, known.why.to_owned());
+    }
+    let reasons = last.map(result_reasons).unwrap_or_default();
+    let unsupported = [ResultReason::OperationNotSupported, ResultReason::FeatureNotSupported];
+    let class = if reasons.iter().any(|r| unsupported.contains(r)) { Class::NotImplemented } else { Class::KmipdBug };
+    (class, error.to_string())
+}
+
+fn result_reasons(response: &Ttlv) -> Vec<ResultReason> {
+    response
+        .children_with(Tag::BATCH_ITEM)
+        .filter_map(|item| match item.child(Tag::RESULT_REASON).map(|r| &r.value) {
+            Some(Value::Enumeration(v)) => ResultReason::from_u32(*v),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The profiles kmipd claims, as (profile, version) pairs.
+pub type Claims = BTreeSet<(String, String)>;
+
+/// (profile, version) pairs whose every case passed.
+pub fn fully_passing(results: &[CaseResult]) -> Claims {
+    let mut groups: BTreeMap<(String, String), bool> = BTreeMap::new();
+    for r in results.iter().filter(|r| r.profile != "TC") {
+        let all = groups.entry((r.profile.clone(), r.version.clone())).or_insert(true);
+        *all &= r.class == Class::Pass;
+    }
+    groups.into_iter().filter(|(_, all)| *all).map(|(k, _)| k).collect()
+}
+
+/// Disagreements between what kmipd claims in Query and what passed: a claimed profile with a
+/// failure, or a fully passing profile left unclaimed.
+pub fn claim_errors(results: &[CaseResult], claimed: &Claims) -> Vec<String> {
+    let passing = fully_passing(results);
+    let mut errors = Vec::new();
+    for (profile, version) in claimed.difference(&passing) {
+        let failing: Vec<&str> = results
+            .iter()
+            .filter(|r| &r.profile == profile && &r.version == version && r.class != Class::Pass)
+            .map(|r| r.path.as_str())
+            .collect();
+        errors.push(format!("Query claims {profile} at KMIP {version}, but these cases fail: {}", failing.join(", ")));
+    }
+    for (profile, version) in passing.difference(claimed) {
+        errors.push(format!("{profile} at KMIP {version} passes every case but Query does not claim it"));
+    }
+    errors
+}
+
+/// `CONFORMANCE.md`.
+pub fn report(results: &[CaseResult], claimed: &Claims, command: &str) -> String {
+    let mut out = String::new();
+    let passed = results.iter().filter(|r| r.class == Class::Pass).count();
+    let _ = writeln!(out, "# kmipd conformance to the OASIS KMIP test cases\n");
+    let _ = writeln!(
+        out,
+        "Generated by `{command}` against a fresh SoftHSM2 token, one empty store per test case.\n\
+         Do not edit: CI regenerates this file and fails when the tables differ.\n"
+    );
+    let _ = writeln!(out, "{passed} of {} test cases pass.\n", results.len());
+    let _ = writeln!(out, "## Passed / total, by profile and protocol version\n");
+    let _ = writeln!(out, "A ✔ marks what Query (Profile Information) claims.\n");
+    let mut header = String::from("| profile |");
+    let mut rule = String::from("|---|");
+    for v in VERSIONS {
+        let _ = write!(header, " {v} |");
+        rule.push_str("---:|");
+    }
+    let _ = writeln!(out, "{header}\n{rule}");
+    let profiles: BTreeSet<&str> = results.iter().map(|r| r.profile.as_str()).collect();
+    for profile in profiles {
+        let mut row = format!("| {profile} |");
+        for v in VERSIONS {
+            let group: Vec<&CaseResult> = results.iter().filter(|r| r.profile == profile && r.version == *v).collect();
+            if group.is_empty() {
+                row.push_str(" – |");
+                continue;
+            }
+            let ok = group.iter().filter(|r| r.class == Class::Pass).count();
+            let mark = if claimed.contains(&(profile.to_owned(), (*v).to_owned())) { " ✔" } else { "" };
+            let _ = write!(row, " {ok}/{}{mark} |", group.len());
+        }
+        let _ = writeln!(out, "{row}");
+    }
+    let _ = writeln!(out, "\n## By class\n\n| class | cases |\n|---|---:|");
+    for class in [Class::Pass, Class::KmipdBug, Class::NotImplemented, Class::HsmLacksMechanism, Class::BrokenTestCase] {
+        let n = results.iter().filter(|r| r.class == class).count();
+        let _ = writeln!(out, "| {} | {n} |", class.label());
+    }
+    let _ = writeln!(out, "\n## Cases that do not pass\n\n| case | class |\n|---|---|");
+    for r in results.iter().filter(|r| r.class != Class::Pass) {
+        let _ = writeln!(out, "| {} | {} |", r.path, r.class.label());
+    }
+    let _ = writeln!(out, "\n## Details (first mismatch, or the curated reason)\n");
+    for r in results.iter().filter(|r| r.class != Class::Pass) {
+        let detail: String = r.detail.chars().take(300).collect();
+        let _ = writeln!(out, "- `{}`: {}", r.path, detail.replace('\n', " "));
+    }
+    out
+}
+
+/// The lines of a report that must not change between two runs of the same code: every table
+/// row and the total.
+pub fn stable_lines(report: &str) -> Vec<&str> {
+    report.lines().filter(|l| l.starts_with('|') || l.ends_with("test cases pass.")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_give_profile_and_version() {
+        assert_eq!(profile_of("CS-AC-M-OAEP-3-21"), "CS-AC");
+        assert_eq!(profile_of("BL-M-10-14"), "BL");
+        assert_eq!(profile_of("SKLC-O-1-20"), "SKLC");
+        assert_eq!(profile_of("TC-Q-PROF-1-14"), "TC");
+        assert_eq!(version_of("CS-AC-M-OAEP-3-21").as_deref(), Some("2.1"));
+        assert_eq!(version_of("TC_121_10_Query_Maximum_Response_Size").as_deref(), Some("1.0"));
+        assert_eq!(version_of("MSGENC-JSON-M-1-11").as_deref(), Some("1.1"));
+        assert_eq!(version_of("odd"), None);
+    }
+
+    #[test]
+    fn claims_must_match_what_passes() {
+        let case = |profile: &str, class| CaseResult {
+            path: format!("{profile}.xml"),
+            profile: profile.into(),
+            version: "1.4".into(),
+            class,
+            detail: String::new(),
+            last_response: None,
+        };
+        let results = vec![case("TL", Class::Pass), case("BL", Class::Pass), case("BL", Class::KmipdBug)];
+        let claimed: Claims = [("TL".to_owned(), "1.4".to_owned())].into();
+        assert!(claim_errors(&results, &claimed).is_empty());
+        let over: Claims = [("BL".to_owned(), "1.4".to_owned()), ("TL".to_owned(), "1.4".to_owned())].into();
+        assert_eq!(claim_errors(&results, &over).len(), 1);
+        assert_eq!(claim_errors(&results, &Claims::new()).len(), 1);
+    }
+}
