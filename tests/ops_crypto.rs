@@ -99,8 +99,8 @@ fn send_as(identity: &str, version: (u8, u8), operation: &str, payload: &str) ->
         </RequestPayload></BatchItem></RequestMessage>"#,
         version.0, version.1
     );
-    let mut placeholders = Placeholders::default();
-    placeholders.now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let placeholders = Placeholders { now, ..Default::default() };
     let request = parse_test_case(&xml, &placeholders).unwrap().pop().unwrap();
     let bytes = binary::encode(&request).unwrap();
     let ctx = RequestContext { client_identity: identity.into(), connection_id: 1, is_admin: false };
@@ -305,7 +305,9 @@ fn rsa_encryption_round_trips_and_oaep_sha256_is_refused() {
 fn signatures_round_trip_for_rsa_ecdsa_and_ed25519_over_data_and_digests() {
     use sha2::Digest as _;
     let rsa = key_pair(r#"<CryptographicAlgorithm type="Enumeration" value="RSA"/><CryptographicLength type="Integer" value="2048"/>"#);
-    let mut schemes: Vec<((String, String), String, Option<Vec<u8>>)> = Vec::new();
+    // (key pair, Cryptographic Parameters, the digest to sign instead of the message)
+    type Scheme = ((String, String), String, Option<Vec<u8>>);
+    let mut schemes: Vec<Scheme> = Vec::new();
     for h in ["SHA_1", "SHA_224", "SHA_256", "SHA_384", "SHA_512"] {
         for pad in ["PKCS1V1_5", "PSS"] {
             let p = format!(r#"<PaddingMethod type="Enumeration" value="{pad}"/><HashingAlgorithm type="Enumeration" value="{h}"/>"#);
@@ -385,11 +387,9 @@ fn usage_policy_answers_per_version() {
     send(V21, "Encrypt", &format!("{}{ecb}{block}", uid(&k))).fails(ResultReason::IncompatibleCryptographicUsageMask);
     send(V14, "Encrypt", &format!("{}{ecb}{block}", uid(&k))).fails(ResultReason::PermissionDenied);
     // Pre-Active: neither protect nor process.
-    let payload = format!(
-        r#"<ObjectType type="Enumeration" value="SymmetricKey"/><Attributes><CryptographicAlgorithm type="Enumeration" value="AES"/>
-        <CryptographicLength type="Integer" value="128"/><CryptographicUsageMask type="Integer" value="Encrypt Decrypt"/></Attributes>"#
-    );
-    let pre = send(V21, "Create", &payload).ok().text(Tag::UNIQUE_IDENTIFIER);
+    let payload = r#"<ObjectType type="Enumeration" value="SymmetricKey"/><Attributes><CryptographicAlgorithm type="Enumeration" value="AES"/>
+        <CryptographicLength type="Integer" value="128"/><CryptographicUsageMask type="Integer" value="Encrypt Decrypt"/></Attributes>"#;
+    let pre = send(V21, "Create", payload).ok().text(Tag::UNIQUE_IDENTIFIER);
     send(V21, "Encrypt", &format!("{}{ecb}{block}", uid(&pre))).fails(ResultReason::WrongKeyLifecycleState);
     send(V21, "Decrypt", &format!("{}{ecb}{block}", uid(&pre))).fails(ResultReason::WrongKeyLifecycleState);
     // Deactivated (revoked): may still decrypt, not encrypt.
