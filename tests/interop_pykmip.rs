@@ -10,6 +10,8 @@
 //!   certificate, create an RSA key pair, revoke, destroy) is checked against PyKMIP's own
 //!   server, so that the script is known good; against kmipd it waits for the object
 //!   operations of issue 4.
+//! - The crypto flow (`--mode crypto`: AES-CBC encrypt/decrypt, RSA-PSS sign/verify,
+//!   HMAC-SHA256 MAC) runs against kmipd at KMIP 1.2 and 2.0.
 
 mod server_support;
 
@@ -125,6 +127,27 @@ fn pykmip_flow_at_kmip_1_4() {
 #[test]
 fn pykmip_flow_at_kmip_2_0() {
     flow_against_kmipd("2.0");
+}
+
+/// Encrypt/decrypt, sign/verify and MAC from PyKMIP (`--mode crypto`) against `kmipd dev`.
+fn crypto_against_kmipd(version: &str) {
+    let python = pykmip_python();
+    let mut server = TestServer::start();
+    let (ca, identity) = (server.ca_cert(), server.identity());
+    let run = Run { addr: server.addr(), ca: &ca, identity: &identity, version, mode: "crypto", ssl_version: "PROTOCOL_TLS" };
+    let stdout = run.expect_success(&python);
+    assert!(stdout.contains("OK cleanup"), "{stdout}");
+    server.assert_serves();
+}
+
+#[test]
+fn pykmip_crypto_at_kmip_1_2() {
+    crypto_against_kmipd("1.2");
+}
+
+#[test]
+fn pykmip_crypto_at_kmip_2_0() {
+    crypto_against_kmipd("2.0");
 }
 
 /// `pykmip-server`, stopped with SIGINT (it ignores SIGTERM) when dropped.

@@ -72,6 +72,9 @@ fn speak(major: u8, minor: u8) {
     if (major, minor) >= (1, 1) {
         expected.push(DiscoverVersions);
     }
+    if (major, minor) >= (1, 2) {
+        expected.extend([Encrypt, Decrypt, Sign, SignatureVerify, MAC, MACVerify, RNGRetrieve, RNGSeed, Hash]);
+    }
     if major >= 2 {
         expected.extend([Log, Interop, SetAttribute]);
     }

@@ -854,5 +854,10 @@ fn temporary_stores_vanish_on_drop() {
         create(&store, "alice", aes("tmp"));
         assert_eq!(uids(&store, &by_name("tmp")).len(), 1);
     }
+    // sled's flusher thread holds the database a moment longer on a loaded machine.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while path.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     assert!(!path.exists());
 }

@@ -38,11 +38,18 @@ struct ItemRule {
     unordered_subset: bool,
     /// RNGRetrieve: the random Data is compared by length.
     random_data: bool,
+    /// Encrypt without an IV: when the expected answer carries the IV the reference server
+    /// chose, that IV and the Data it produced are compared by length and bound to
+    /// `$IV_COUNTER_NONCE` and the next `$DATA_n` (CS-BC-M-13 writes them as literals in the
+    /// answer but as those tokens in the following Decrypt).
+    server_iv: bool,
+    /// Encrypt, Decrypt or MAC with a key the server generated: Data (MAC Data) by length.
+    generated_key: bool,
 }
 
 impl Rules {
     /// The rules for the response to `request`.
-    pub fn for_request(request: &Ttlv) -> Rules {
+    pub fn for_request(request: &Ttlv, generated: &[String]) -> Rules {
         let items = request
             .children_with(Tag::BATCH_ITEM)
             .map(|item| {
@@ -58,6 +65,12 @@ impl Rules {
                     shape_only: matches!(op, Some(Operation::Query) | Some(Operation::DiscoverVersions)),
                     unordered_subset: op == Some(Operation::GetAttributes) && !names_attributes,
                     random_data: op == Some(Operation::RNGRetrieve),
+                    server_iv: op == Some(Operation::Encrypt)
+                        && payload.is_some_and(|p| p.child(Tag::IV_COUNTER_NONCE).is_none()),
+                    generated_key: matches!(op, Some(Operation::Encrypt | Operation::Decrypt | Operation::MAC))
+                        && payload.and_then(|p| p.child(Tag::UNIQUE_IDENTIFIER)).is_some_and(|u| {
+                            matches!(&u.value, Value::TextString(t) if generated.contains(t))
+                        }),
                 }
             })
             .collect();
@@ -141,8 +154,10 @@ impl Comparison<'_> {
                 self.same_tag_and_type(x, y, &p)?;
             } else if x.tag == Tag::RESPONSE_PAYLOAD && rule.unordered_subset {
                 self.unordered(x, y, &p)?;
-            } else if x.tag == Tag::RESPONSE_PAYLOAD && rule.random_data {
-                self.random_payload(x, y, &p)?;
+            } else if x.tag == Tag::RESPONSE_PAYLOAD && (rule.random_data || rule.generated_key) {
+                self.by_length_payload(x, y, &p, &[Tag::DATA, Tag::MAC_DATA], false)?;
+            } else if x.tag == Tag::RESPONSE_PAYLOAD && rule.server_iv && x.child(Tag::IV_COUNTER_NONCE).is_some() {
+                self.by_length_payload(x, y, &p, &[Tag::DATA, Tag::IV_COUNTER_NONCE], true)?;
             } else {
                 self.item(x, y, &p)?;
             }
@@ -271,7 +286,9 @@ impl Comparison<'_> {
         Ok(())
     }
 
-    fn random_payload(&mut self, expected: &Ttlv, actual: &Ttlv, path: &str) -> Result<(), Mismatch> {
+    /// A payload whose byte values differ per run: `tags` are compared by length only and,
+    /// with `bind`, bound to `$IV_COUNTER_NONCE` and the next free `$DATA_n`; the rest as usual.
+    fn by_length_payload(&mut self, expected: &Ttlv, actual: &Ttlv, path: &str, tags: &[Tag], bind: bool) -> Result<(), Mismatch> {
         self.same_tag_and_type(expected, actual, path)?;
         let (e, a) = (expected.children(), actual.children());
         if e.len() != a.len() {
@@ -280,9 +297,18 @@ impl Comparison<'_> {
         for (x, y) in e.iter().zip(a) {
             let p = format!("{path}/{}", name(x.tag));
             match (&x.value, &y.value) {
-                (Value::ByteString(eb), Value::ByteString(ab)) if x.tag == Tag::DATA && token_of_bytes(eb).is_none() => {
+                (Value::ByteString(eb), Value::ByteString(ab)) if tags.contains(&x.tag) && token_of_bytes(eb).is_none() => {
                     if eb.len() != ab.len() {
-                        return Err(Mismatch { path: p, message: format!("{} random bytes expected, {} found", eb.len(), ab.len()) });
+                        return Err(Mismatch { path: p, message: format!("{} bytes expected, {} found", eb.len(), ab.len()) });
+                    }
+                    if bind {
+                        let token = if x.tag == Tag::IV_COUNTER_NONCE {
+                            "$IV_COUNTER_NONCE".to_owned()
+                        } else {
+                            let n = (0..).find(|n| !self.bindings.contains_key(&format!("$DATA_{n}"))).unwrap_or(0);
+                            format!("$DATA_{n}")
+                        };
+                        self.bind(&token, &y.value, &p)?;
                     }
                 }
                 _ => self.item(x, y, &p)?,

@@ -63,11 +63,14 @@ pub struct Replay {
     pub tolerance: i64,
     /// Steps completed.
     pub steps: usize,
+    /// Unique Identifiers of the keys the server generated (Create, Create Key Pair): what
+    /// they encrypt, sign or MAC is compared by length only (the reference run's key differed).
+    pub generated: Vec<String>,
 }
 
 impl Default for Replay {
     fn default() -> Self {
-        Replay { placeholders: Placeholders::default(), tolerance: 120, steps: 0 }
+        Replay { placeholders: Placeholders::default(), tolerance: 120, steps: 0, generated: Vec::new() }
     }
 }
 
@@ -99,7 +102,8 @@ impl Replay {
             // Unbound tokens stay recognisable: Text Strings keep the token, Byte Strings its ASCII bytes.
             let expected = parse_one(expected_src, &expected_ph).map_err(|source| ReplayError::Xml { step, source })?;
             let actual = transport.exchange(&request).map_err(|message| ReplayError::Transport { step, message })?;
-            let rules = Rules::for_request(&request);
+            let rules = Rules::for_request(&request, &self.generated);
+            self.generated.extend(generated_keys(&actual));
             let mut cmp = compare::Comparison {
                 bindings: &mut self.placeholders.bindings,
                 sent_at,
@@ -125,6 +129,27 @@ pub fn run_file(path: &Path, transport: &mut dyn Exchange) -> Result<Replay, Rep
     let mut replay = Replay::default();
     replay.run(&text, transport)?;
     Ok(replay)
+}
+
+/// The Unique Identifiers a response's successful Create / Create Key Pair items return.
+fn generated_keys(response: &Ttlv) -> Vec<String> {
+    use crate::kmip::enums::{Operation, ResultStatus};
+    use crate::kmip::KmipEnum;
+    let mut out = Vec::new();
+    for item in response.children_with(Tag::BATCH_ITEM) {
+        let is = |tag, value: u32| matches!(item.child(tag).map(|o| &o.value), Some(Value::Enumeration(v)) if *v == value);
+        let creates = is(Tag::OPERATION, Operation::Create.to_u32()) || is(Tag::OPERATION, Operation::CreateKeyPair.to_u32());
+        if !creates || !is(Tag::RESULT_STATUS, ResultStatus::Success.to_u32()) {
+            continue;
+        }
+        let Some(payload) = item.child(Tag::RESPONSE_PAYLOAD) else { continue };
+        for tag in [Tag::UNIQUE_IDENTIFIER, Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER, Tag::PUBLIC_KEY_UNIQUE_IDENTIFIER] {
+            if let Some(Value::TextString(uid)) = payload.child(tag).map(|i| &i.value) {
+                out.push(uid.clone());
+            }
+        }
+    }
+    out
 }
 
 /// The operation of each batch item of a request, in order.

@@ -531,6 +531,14 @@ pub trait Hsm: Send + Sync {
     /// Verifies a signature; `Ok(false)` when it does not match.
     fn verify(&self, key: &[u8], algorithm: SignatureAlgorithm, data: &[u8], signature: &[u8]) -> HsmResult<bool>;
 
+    /// Signs a digest the caller computed with the hash of `algorithm` (the raw mechanism over the digest; not
+    /// for Ed25519, which signs whole messages).
+    fn sign_digest(&self, key: &[u8], algorithm: SignatureAlgorithm, digest: &[u8]) -> HsmResult<Vec<u8>>;
+
+    /// Verifies a signature over a digest the caller computed; `Ok(false)` when it does not match.
+    fn verify_digest(&self, key: &[u8], algorithm: SignatureAlgorithm, digest: &[u8], signature: &[u8])
+        -> HsmResult<bool>;
+
     /// Computes a MAC.
     fn mac(&self, key: &[u8], algorithm: MacAlgorithm, data: &[u8]) -> HsmResult<Vec<u8>>;
 

@@ -475,6 +475,20 @@ impl Pkcs11Hsm {
         }
     }
 
+    /// How a caller-computed digest is signed: with the raw mechanism of the scheme.
+    fn prehashed_plan(&self, algorithm: SignatureAlgorithm) -> HsmResult<SignaturePlan> {
+        let (raw, hash) = match algorithm {
+            SignatureAlgorithm::RsaPkcs1v15(hash) => (Capability::RsaPkcs1Raw, hash),
+            SignatureAlgorithm::RsaPss(hash) => (Capability::RsaPssRaw, hash),
+            SignatureAlgorithm::Ecdsa(hash) => (Capability::EcdsaRaw, hash),
+            SignatureAlgorithm::Ed25519 => {
+                return Err(HsmError::NotSupported("Ed25519 signs whole messages, not digests".into()))
+            }
+        };
+        self.require(raw)?;
+        Ok(SignaturePlan::Prehashed(hash))
+    }
+
     /// Runs a sign-like call (`sign` or `verify`) per `plan`; `run` gets the mechanism and the bytes to sign.
     fn with_signature_input<T>(
         &self,
@@ -489,8 +503,19 @@ impl Pkcs11Hsm {
                 let mechanism = in_hsm_signature_mechanism(algorithm)?;
                 run(s, &mechanism, handle, data)
             }
-            SignaturePlan::HashFirst(hash) => {
-                let digest = s.digest(&digest_mechanism(hash), data)?;
+            SignaturePlan::HashFirst(hash) | SignaturePlan::Prehashed(hash) => {
+                let digest = if matches!(plan, SignaturePlan::Prehashed(_)) {
+                    if data.len() != hash.output_len() {
+                        return Err(HsmError::InvalidInput(format!(
+                            "a {hash:?} digest is {} bytes, not {}",
+                            hash.output_len(),
+                            data.len()
+                        )));
+                    }
+                    data.to_vec()
+                } else {
+                    s.digest(&digest_mechanism(hash), data)?
+                };
                 match algorithm {
                     SignatureAlgorithm::RsaPkcs1v15(_) => {
                         let mut info = digest_info_prefix(hash).to_vec();
@@ -532,6 +557,8 @@ impl Pkcs11Hsm {
 enum SignaturePlan {
     InHsm,
     HashFirst(HashAlg),
+    /// The caller hashed: the raw mechanism signs its digest.
+    Prehashed(HashAlg),
 }
 
 fn not_supported_sig(direct: Capability, fallback: Capability) -> HsmError {
@@ -951,6 +978,26 @@ impl Hsm for Pkcs11Hsm {
     fn verify(&self, key: &[u8], algorithm: SignatureAlgorithm, data: &[u8], signature: &[u8]) -> HsmResult<bool> {
         let plan = self.signature_plan(algorithm)?;
         self.with_signature_input(key, algorithm, plan, data, |s, mechanism, handle, input| {
+            verdict(s.verify(mechanism, handle, input, signature))
+        })
+    }
+
+    fn sign_digest(&self, key: &[u8], algorithm: SignatureAlgorithm, digest: &[u8]) -> HsmResult<Vec<u8>> {
+        let plan = self.prehashed_plan(algorithm)?;
+        self.with_signature_input(key, algorithm, plan, digest, |s, mechanism, handle, input| {
+            Ok(s.sign(mechanism, handle, input)?)
+        })
+    }
+
+    fn verify_digest(
+        &self,
+        key: &[u8],
+        algorithm: SignatureAlgorithm,
+        digest: &[u8],
+        signature: &[u8],
+    ) -> HsmResult<bool> {
+        let plan = self.prehashed_plan(algorithm)?;
+        self.with_signature_input(key, algorithm, plan, digest, |s, mechanism, handle, input| {
             verdict(s.verify(mechanism, handle, input, signature))
         })
     }

@@ -39,6 +39,11 @@
 //! | `NotExtractable`             | Not Extractable               | Not Extractable (1.4) / Permission Denied |
 //! | `CheckFailed`                | the reason it carries         | same, as the version allows |
 //! | `CryptographicFailure`       | Cryptographic Failure         | Cryptographic Failure   |
+//! | `NotUsableFor` (key unfit for the operation: type, usage mask) | the reason it carries | Permission Denied (1.4 §11.30–11.35) |
+//! | `MissingIv`                  | Invalid Message (as the OASIS CS-BC answers) | Invalid Message |
+//! | `InvalidTagLength`           | General Failure (as the OASIS CS-BC-M-GCM-1 answers) | General Failure |
+//! | `UsageLimitExceeded`         | Permission Denied (1.4 §4.29, the OASIS CS-BC-M-7 answers) | Permission Denied |
+//! | `UnknownCorrelationValue`    | Invalid Correlation Value     | Item Not Found          |
 //! | `Store`                      | General Failure               | General Failure         |
 //! | `Hsm` (not supported)        | Feature Not Supported         | Feature Not Supported   |
 //! | `Hsm` (invalid input)        | Invalid Field                 | Invalid Field           |
@@ -165,6 +170,23 @@ pub enum OpError {
     /// The HSM refused or failed the cryptographic operation.
     #[error("cryptographic failure: {0}")]
     CryptographicFailure(String),
+    /// The key can't serve this cryptographic operation (its object type or usage mask); the
+    /// reason is the precise 2.x one, 1.x clients get Permission Denied as 1.4 §11 says.
+    #[error("key not usable: {1}")]
+    NotUsableFor(ResultReason, String),
+    /// Decryption (or a mode that needs one) without the IV/Counter/Nonce.
+    #[error("missing IV/Counter/Nonce: {0}")]
+    MissingIv(String),
+    /// An AES-GCM tag length outside 12..=16 bytes.
+    #[error("invalid tag length: {0}")]
+    InvalidTagLength(String),
+    /// The key's Usage Limits allow no more protection with it.
+    #[error("usage limit exceeded: {0}")]
+    UsageLimitExceeded(String),
+    /// A Correlation Value that names no stream of this client (unknown, expired, finished or
+    /// another client's).
+    #[error("no stream with this Correlation Value: {0}")]
+    UnknownCorrelationValue(String),
     /// The metadata store failed.
     #[error("metadata store: {0}")]
     Store(#[from] crate::store::StoreError),
@@ -206,6 +228,11 @@ impl OpError {
             OpError::NotExtractable(_) => ResultReason::NotExtractable,
             OpError::CheckFailed(reason) => *reason,
             OpError::CryptographicFailure(_) => ResultReason::CryptographicFailure,
+            OpError::NotUsableFor(reason, _) => *reason,
+            OpError::MissingIv(_) => ResultReason::InvalidMessage,
+            OpError::InvalidTagLength(_) => ResultReason::GeneralFailure,
+            OpError::UsageLimitExceeded(_) => ResultReason::PermissionDenied,
+            OpError::UnknownCorrelationValue(_) => ResultReason::InvalidCorrelationValue,
             OpError::Hsm(e) => match e.class() {
                 ErrorClass::NotSupported => ResultReason::FeatureNotSupported,
                 ErrorClass::InvalidInput => ResultReason::InvalidField,
@@ -218,6 +245,15 @@ impl OpError {
                     ResultReason::CryptographicFailure
                 }
             },
+        }
+    }
+
+    /// The Result Reason sent to a client speaking `version`: [`OpError::reason`] as the
+    /// version can express it, except that 1.x answers an unfit key with Permission Denied.
+    pub fn reason_in(&self, version: Version) -> ResultReason {
+        match self {
+            OpError::NotUsableFor(..) if version.major < 2 => ResultReason::PermissionDenied,
+            _ => reason_in_version(self.reason(), version),
         }
     }
 }
@@ -254,7 +290,9 @@ pub fn reason_in_version(reason: ResultReason, version: Version) -> ResultReason
         | ResultReason::NonUniqueNameAttribute
         | ResultReason::IncompatibleCryptographicUsageMask => ResultReason::InvalidField,
         ResultReason::UnknownMessageExtension => ResultReason::FeatureNotSupported,
-        ResultReason::ObjectNotFound | ResultReason::WrappingObjectNotFound => ResultReason::ItemNotFound,
+        ResultReason::ObjectNotFound | ResultReason::WrappingObjectNotFound | ResultReason::InvalidCorrelationValue => {
+            ResultReason::ItemNotFound
+        }
         ResultReason::WrongKeyLifecycleState
         | ResultReason::ObjectDestroyed
         | ResultReason::NotExtractable

@@ -56,25 +56,37 @@ mod add_attribute;
 mod archive;
 pub mod batch;
 mod check;
+mod cipher;
 mod create;
 mod create_key_pair;
+mod crypto;
+mod decrypt;
 mod delete_attribute;
 mod destroy;
 mod discover_versions;
+mod encrypt;
 pub mod error;
 mod interop;
 mod get;
 mod get_attributes;
 mod grants;
+mod hash;
 mod locate;
 mod log;
+mod mac;
+mod mac_verify;
 pub mod material;
 mod modify_attribute;
 mod object;
 mod query;
 mod register;
 mod revoke;
+mod rng_retrieve;
+mod rng_seed;
 mod set_attribute;
+mod sign;
+mod signature_verify;
+pub mod stream;
 pub mod version;
 
 pub use query::claimed_profiles;
@@ -243,6 +255,8 @@ pub struct OpContext<'a> {
     pub backend: &'a dyn Backend,
     /// What the audit event of this item says about the object acted on.
     pub audit: &'a AuditNote,
+    /// The server's open multi-part cryptographic operations.
+    pub streams: &'a stream::Streams,
 }
 
 impl OpContext<'_> {
@@ -316,20 +330,17 @@ fn handler(operation: Operation) -> Option<Handler> {
         Operation::CreateKeyPair => Some(typed!(CreateKeyPair, create_key_pair::run)),
         Operation::Register => Some(typed!(Register, register::run)),
         Operation::Get => Some(typed!(Get, get::run)),
-        // Next: the cryptographic services (issue 5).
-        Operation::ReKey
-        | Operation::ReKeyKeyPair
-        | Operation::DeriveKey
-        | Operation::AdjustAttribute
-        | Operation::Encrypt
-        | Operation::Decrypt
-        | Operation::Sign
-        | Operation::SignatureVerify
-        | Operation::MAC
-        | Operation::MACVerify
-        | Operation::Hash
-        | Operation::RNGRetrieve
-        | Operation::RNGSeed => None,
+        Operation::Encrypt => Some(typed!(Encrypt, encrypt::run)),
+        Operation::Decrypt => Some(typed!(Decrypt, decrypt::run)),
+        Operation::Sign => Some(typed!(Sign, sign::run)),
+        Operation::SignatureVerify => Some(typed!(SignatureVerify, signature_verify::run)),
+        Operation::MAC => Some(typed!(MAC, mac::run)),
+        Operation::MACVerify => Some(typed!(MACVerify, mac_verify::run)),
+        Operation::Hash => Some(typed!(Hash, hash::run)),
+        Operation::RNGRetrieve => Some(typed!(RNGRetrieve, rng_retrieve::run)),
+        Operation::RNGSeed => Some(typed!(RNGSeed, rng_seed::run)),
+        // Next: the rest of issue 5.
+        Operation::ReKey | Operation::ReKeyKeyPair | Operation::DeriveKey | Operation::AdjustAttribute => None,
         // Not planned: certificates, leases, splitting, import/export, sessions,
         // server-to-client and asynchronous operations, PKCS#11, 3.0 drafts, extensions.
         Operation::Certify
@@ -375,6 +386,7 @@ pub fn implements(operation: Operation) -> bool {
 pub struct Processor {
     limits: Limits,
     backend: Arc<dyn Backend>,
+    streams: stream::Streams,
 }
 
 /// How one request's batch runs.
@@ -396,7 +408,7 @@ struct Refusal {
 impl Processor {
     /// A processor with these limits, acting through `backend`.
     pub fn new(limits: Limits, backend: Arc<dyn Backend>) -> Processor {
-        Processor { limits, backend }
+        Processor { limits, backend, streams: stream::Streams::default() }
     }
 
     /// The limits in force.
@@ -644,7 +656,14 @@ impl Processor {
         if let Some(critical) = item.message_extensions.iter().find(|e| e.criticality_indicator) {
             return Err(OpError::UnknownMessageExtension { vendor: critical.vendor_identification.clone() });
         }
-        let cx = OpContext { request: ctx, header, batch, backend: self.backend.as_ref(), audit: note };
+        let cx = OpContext {
+            request: ctx,
+            header,
+            batch,
+            backend: self.backend.as_ref(),
+            audit: note,
+            streams: &self.streams,
+        };
         let outcome = execute(&cx, &item)?;
         Ok((item, outcome))
     }
@@ -801,7 +820,7 @@ fn failure(
     // An operation the response's version does not define can't be echoed to it.
     let operation =
         operation.filter(|op| version::enum_value_in_version(Tag::OPERATION, op.to_u32(), version));
-    let reason: ResultReason = reason_in_version(error.reason(), version);
+    let reason: ResultReason = error.reason_in(version);
     ResponseBatchItem {
         operation,
         unique_batch_item_id,
