@@ -1,8 +1,9 @@
 //! `kmipd conformance`: replays the OASIS test cases against kmipd on a fresh SoftHSM2 token
 //! and writes `CONFORMANCE.md` ([`crate::conformance::runner`]).
 //!
-//! Each case gets an empty store, as the cases assume an otherwise empty server, and the HSM
-//! objects it made are destroyed afterwards (the next case's UIDs start over). The requests go
+//! The cases of one profile in one folder share an empty store and run in number order (some
+//! locate what an earlier one made); each TC- note gets its own. The HSM objects a session made
+//! are destroyed after it (the next session's UIDs start over). The requests go
 //! through the same [`Processor`] as `kmipd serve`, without TLS: the network path is covered
 //! by `tests/server_replay.rs`, and 883 TLS servers would only add minutes.
 
@@ -114,7 +115,15 @@ pub fn run(args: &ConformanceArgs) -> Result<ExitCode> {
 fn replay_all(corpus: &Path, cases: &[PathBuf], state: &Path) -> Result<Vec<CaseResult>> {
     let hsm = Arc::new(open_hsm(&dev_token(state)?)?);
     let mut results = Vec::with_capacity(cases.len());
-    for (n, path) in cases.iter().enumerate() {
+    let mut sessions: Vec<(String, Vec<&PathBuf>)> = Vec::new();
+    for path in cases {
+        let session = runner::session_of(path);
+        match sessions.last_mut() {
+            Some((name, paths)) if *name == session => paths.push(path),
+            _ => sessions.push((session, vec![path])),
+        }
+    }
+    for (n, (_, paths)) in sessions.iter().enumerate() {
         let mut config = SledStoreConfig::new(state.join(format!("store-{n}")));
         config.temporary = true;
         let store = Arc::new(SledStore::open(&config).context("opening a scratch store")?);
@@ -122,8 +131,10 @@ fn replay_all(corpus: &Path, cases: &[PathBuf], state: &Path) -> Result<Vec<Case
         let processor = Processor::new(ops::Limits::default(), Arc::new(Services { hsm: hsm.clone(), store, policy }));
         let context = RequestContext { client_identity: "CN=kmipd conformance".into(), ..RequestContext::default() };
         let mut transport = InProcess { processor: &processor, context };
-        results.push(runner::run_case(corpus, path, &mut transport));
-        clear_token(&hsm).context("clearing the token between cases")?;
+        for path in paths {
+            results.push(runner::run_case(corpus, path, &mut transport));
+        }
+        clear_token(&hsm).context("clearing the token between sessions")?;
     }
     Ok(results)
 }
