@@ -2,6 +2,7 @@
 //! sled store, at KMIP 1.0, 1.2, 1.4, 2.0 and 2.1: each request is encoded, processed and the
 //! encoded answer decoded, exactly as the network layer does.
 
+mod common;
 mod hsm_support;
 mod ops_support;
 
@@ -160,17 +161,40 @@ impl Client {
     }
 
     fn locate_name(&self, name: &str) -> Vec<String> {
-        let attribute = Attribute::Name(Name { name_value: name.into(), name_type: NameType::UninterpretedTextString });
+        self.locate(vec![Attribute::Name(Name { name_value: name.into(), name_type: NameType::UninterpretedTextString })])
+    }
+
+    /// Locate with these filters (ANDed).
+    fn locate(&self, filters: Vec<Attribute>) -> Vec<String> {
         let request = LocateRequest {
             maximum_items: None,
             offset_items: None,
             storage_status_mask: None,
             object_group_member: None,
-            attributes_v1: if self.v2() { Vec::new() } else { vec![IndexedAttribute::new(attribute.clone())] },
-            attributes: self.v2().then(|| Attributes { attributes: vec![attribute] }),
+            attributes_v1: if self.v2() { Vec::new() } else { filters.iter().cloned().map(IndexedAttribute::new).collect() },
+            attributes: self.v2().then(|| Attributes { attributes: filters }),
         };
         match self.ok(Operation::Locate, request.to_ttlv_item(Tag::REQUEST_PAYLOAD)) {
             ResponsePayload::Locate(r) => r.unique_identifiers.iter().map(text).collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Registers `object` with these attributes; its UID.
+    fn register(&self, object: ManagedObject, attributes: Vec<Attribute>) -> String {
+        let (template_attribute, attributes) = self.template(attributes);
+        let object_type = match &object {
+            ManagedObject::Certificate(_) => ObjectType::Certificate,
+            ManagedObject::SymmetricKey(_) => ObjectType::SymmetricKey,
+            ManagedObject::SecretData(_) => ObjectType::SecretData,
+            ManagedObject::OpaqueObject(_) => ObjectType::OpaqueObject,
+            ManagedObject::PrivateKey(_) => ObjectType::PrivateKey,
+            ManagedObject::PublicKey(_) => ObjectType::PublicKey,
+            other => panic!("{other:?}"),
+        };
+        let request = RegisterRequest { object_type, template_attribute, attributes, object, protection_storage_masks: None };
+        match self.ok(Operation::Register, request.to_ttlv_item(Tag::REQUEST_PAYLOAD)) {
+            ResponsePayload::Register(r) => text(&r.unique_identifier),
             other => panic!("{other:?}"),
         }
     }
@@ -428,4 +452,72 @@ fn register_and_key_pairs() {
         let get = get_request(public);
         assert!(matches!(c.ok(Operation::Get, get.to_ttlv_item(Tag::REQUEST_PAYLOAD)), ResponsePayload::Get(_)));
     }
+}
+
+/// The certificate of the OASIS case TC-CERTATTR-1-20 (RSA-1024, serial "12345678", issuer
+/// C=AU, O=Kmip Test, CN=Inter, subject CN=EE).
+fn oasis_certificate() -> Vec<u8> {
+    let path = common::corpus_dir().join("kmip-2.0/testcases/TC-CERTATTR-1-20.xml");
+    let xml = std::fs::read_to_string(path).unwrap();
+    let start = xml.find(r#"<CertificateValue type="ByteString" value=""#).unwrap() + 43;
+    let end = start + xml[start..].find('"').unwrap();
+    hex::decode(&xml[start..end]).unwrap()
+}
+
+#[test]
+fn certificate_attributes_are_derived_in_each_version_form() {
+    use kmipd::kmip::enums::{CertificateType, DigitalSignatureAlgorithm};
+    use kmipd::kmip::objects::{Certificate, CertificateIdentifier, X509CertificateIdentifier};
+    let der = oasis_certificate();
+    let issuer_der = hex::decode("3031310b300906035504061302415531123010060355040a13094b6d69702054657374310e300c06035504031305496e746572").unwrap();
+    for version in VERSIONS {
+        let c = Client::new(version);
+        let certificate = Certificate { certificate_type: CertificateType::X_509, certificate_value: der.clone() };
+        let uid = c.register(ManagedObject::Certificate(certificate), Vec::new());
+        let attributes = c.attributes(&uid);
+        let has = |a: &Attribute| attributes.contains(a);
+        // The 1.0 text forms, in 1.x only (removed in 2.0).
+        let identifier_1_0 = Attribute::CertificateIdentifier(CertificateIdentifier {
+            issuer: "CN=Inter,O=Kmip Test,C=AU".into(),
+            serial_number: "3132333435363738".into(),
+        });
+        assert_eq!(has(&identifier_1_0), version < (2, 0), "{version:?}: {attributes:?}");
+        // The DER forms from 1.1 on, with the serial number as the OASIS reference gives it.
+        let identifier = Attribute::X509CertificateIdentifier(X509CertificateIdentifier {
+            issuer_distinguished_name: issuer_der.clone(),
+            certificate_serial_number: hex::decode("02083132333435363738").unwrap(),
+        });
+        assert_eq!(has(&identifier), version >= (1, 1), "{version:?}");
+        // The per-RDN attributes from 1.4 on.
+        for a in [
+            Attribute::CertificateSubjectCn("EE".into()),
+            Attribute::CertificateSubjectO("Kmip Test".into()),
+            Attribute::CertificateSubjectC("AU".into()),
+            Attribute::CertificateIssuerCn("Inter".into()),
+        ] {
+            assert_eq!(has(&a), version >= (1, 4), "{version:?}: {a:?}");
+        }
+        assert_eq!(has(&Attribute::DigitalSignatureAlgorithm(DigitalSignatureAlgorithm::SHA_256WithRSAEncryption)), version >= (1, 1));
+        assert!(has(&Attribute::CryptographicAlgorithm(CryptographicAlgorithm::RSA)), "{version:?}");
+        assert!(has(&Attribute::CryptographicLength(1024)));
+        assert_eq!(has(&Attribute::CertificateLength(557)), version >= (1, 1));
+        // Locate searches them like any attribute.
+        if version >= (1, 4) {
+            let found = c.locate(vec![Attribute::ObjectType(ObjectType::Certificate), Attribute::CertificateSubjectCn("EE".into())]);
+            assert!(found.contains(&uid), "{version:?}: {found:?}");
+            assert!(c.locate(vec![Attribute::CertificateSubjectCn("nobody".into())]).is_empty());
+        }
+    }
+    // Not a certificate: Invalid Field, nothing registered.
+    let c = Client::new((2, 1));
+    let (template_attribute, attributes) = c.template(Vec::new());
+    let broken = Certificate { certificate_type: CertificateType::X_509, certificate_value: der[..100].to_vec() };
+    let request = RegisterRequest {
+        object_type: ObjectType::Certificate,
+        template_attribute,
+        attributes,
+        object: ManagedObject::Certificate(broken),
+        protection_storage_masks: None,
+    };
+    c.fails(Operation::Register, request.to_ttlv_item(Tag::REQUEST_PAYLOAD), ResultReason::InvalidField, ResultReason::InvalidField);
 }

@@ -55,6 +55,7 @@ mod activate;
 mod add_attribute;
 mod archive;
 pub mod batch;
+mod certificate;
 mod check;
 mod create;
 mod create_key_pair;

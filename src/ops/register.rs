@@ -7,7 +7,8 @@
 //! - public keys are kept in the store as the client's Key Block (any algorithm, returned
 //!   as given or converted) and, for RSA and EC, also imported into the HSM so that it can
 //!   verify and encrypt with them;
-//! - certificates are kept in the store (DER);
+//! - certificates are kept in the store (DER), with the attributes derived from them
+//!   ([`certificate`]);
 //! - opaque objects are kept in the store as given (see the departure noted in the README
 //!   of the issue: envelope encryption under an HSM key is not written yet).
 //!
@@ -26,6 +27,7 @@ use crate::kmip::{KmipEnum, ResponsePayload};
 use crate::ttlv::binary;
 use crate::ttlv::Tag;
 
+use super::certificate;
 use super::material;
 use super::object::{self, AttributeSet, Creation};
 use super::{OpContext, OpError, Outcome};
@@ -130,7 +132,13 @@ pub(super) fn run(cx: &OpContext<'_>, request: &RegisterRequest) -> Result<Outco
             if cert.certificate_type != CertificateType::X_509 {
                 return Err(OpError::FeatureNotSupported(format!("{:?} certificates", cert.certificate_type)));
             }
-            material::certificate_summary(&cert.certificate_value)?;
+            for derived in certificate::derived_attributes(&cert.certificate_value)? {
+                match derived {
+                    // The certified key's facts replace whatever the request said.
+                    a @ (Attribute::CryptographicAlgorithm(_) | Attribute::CryptographicLength(_)) => attributes.set(a),
+                    a => attributes.push(a),
+                }
+            }
             attributes.set(Attribute::CertificateType(cert.certificate_type));
             attributes.set(Attribute::CertificateLength(
                 i32::try_from(cert.certificate_value.len()).unwrap_or(i32::MAX),
