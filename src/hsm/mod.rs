@@ -370,6 +370,8 @@ pub enum WrapMechanism {
     AesKeyWrapPad,
     /// RSA-OAEP with MGF1 over the same hash (secret keys only).
     RsaOaep(HashAlg),
+    /// RSA PKCS#1 v1.5 encryption (secret keys only; legacy, for clients that ask for it).
+    RsaPkcs1v15,
 }
 
 /// A wrapped key and how it was wrapped.

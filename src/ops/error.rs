@@ -39,6 +39,7 @@
 //! | `NotExtractable`             | Not Extractable               | Not Extractable (1.4) / Permission Denied |
 //! | `CheckFailed`                | the reason it carries         | same, as the version allows |
 //! | `CryptographicFailure`       | Cryptographic Failure         | Cryptographic Failure   |
+//! | `Wrapping`                   | the reason it carries (chosen per version by the operation) | same, as the version allows |
 //! | `Store`                      | General Failure               | General Failure         |
 //! | `Hsm` (not supported)        | Feature Not Supported         | Feature Not Supported   |
 //! | `Hsm` (invalid input)        | Invalid Field                 | Invalid Field           |
@@ -165,6 +166,16 @@ pub enum OpError {
     /// The HSM refused or failed the cryptographic operation.
     #[error("cryptographic failure: {0}")]
     CryptographicFailure(String),
+    /// A Key Wrapping Specification (Get) or Key Wrapping Data (Register) that can't be
+    /// honoured. KMIP 1.4 §11.12 and 2.1 Table 222 name different reasons for the same
+    /// failure, so the operation picks the one of the request's version.
+    #[error("key wrapping: {message}")]
+    Wrapping {
+        /// The Result Reason to answer with.
+        reason: ResultReason,
+        /// What is wrong.
+        message: String,
+    },
     /// The metadata store failed.
     #[error("metadata store: {0}")]
     Store(#[from] crate::store::StoreError),
@@ -206,6 +217,7 @@ impl OpError {
             OpError::NotExtractable(_) => ResultReason::NotExtractable,
             OpError::CheckFailed(reason) => *reason,
             OpError::CryptographicFailure(_) => ResultReason::CryptographicFailure,
+            OpError::Wrapping { reason, .. } => *reason,
             OpError::Hsm(e) => match e.class() {
                 ErrorClass::NotSupported => ResultReason::FeatureNotSupported,
                 ErrorClass::InvalidInput => ResultReason::InvalidField,

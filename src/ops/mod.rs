@@ -76,6 +76,7 @@ mod register;
 mod revoke;
 mod set_attribute;
 pub mod version;
+mod wrapping;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
