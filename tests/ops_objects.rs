@@ -28,7 +28,7 @@ const OWNER: &str = "CN=owner";
 const STRANGER: &str = "CN=stranger";
 
 struct Services {
-    store: SledStore,
+    store: Arc<SledStore>,
     policy: Policy,
 }
 
@@ -37,27 +37,36 @@ impl Backend for Services {
         Some(hsm_support::hsm())
     }
     fn store(&self) -> Option<&dyn Store> {
-        Some(&self.store)
+        Some(&*self.store)
     }
     fn policy(&self) -> Policy {
         self.policy
     }
 }
 
+/// A processor and the store behind it, for tests that look at the records themselves.
+struct Fixture {
+    _dir: tempfile::TempDir,
+    processor: Processor,
+    store: Arc<SledStore>,
+}
+
 /// One processor per policy for the whole binary (one SoftHSM token per process).
-fn processor(extractable_by_default: bool) -> &'static Processor {
-    static DEV: OnceLock<(tempfile::TempDir, Processor)> = OnceLock::new();
-    static PROD: OnceLock<(tempfile::TempDir, Processor)> = OnceLock::new();
+fn fixture(extractable_by_default: bool) -> &'static Fixture {
+    static DEV: OnceLock<Fixture> = OnceLock::new();
+    static PROD: OnceLock<Fixture> = OnceLock::new();
     let cell = if extractable_by_default { &DEV } else { &PROD };
-    &cell
-        .get_or_init(|| {
-            let dir = tempfile::tempdir().unwrap();
-            let store = SledStore::open(&SledStoreConfig::new(dir.path().join("store"))).unwrap();
-            let policy = Policy { extractable_by_default };
-            let p = Processor::new(Limits::default(), Arc::new(Services { store, policy }));
-            (dir, p)
-        })
-        .1
+    cell.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SledStore::open(&SledStoreConfig::new(dir.path().join("store"))).unwrap());
+        let policy = Policy { extractable_by_default };
+        let processor = Processor::new(Limits::default(), Arc::new(Services { store: Arc::clone(&store), policy }));
+        Fixture { _dir: dir, processor, store }
+    })
+}
+
+fn processor(extractable_by_default: bool) -> &'static Processor {
+    &fixture(extractable_by_default).processor
 }
 
 struct Client {
@@ -837,4 +846,37 @@ fn rsa_and_ec_keys_wrap_and_unwrap_through_the_hsm() {
     };
     let copy = c.register(ManagedObject::PrivateKey(kmipd::kmip::objects::PrivateKey { key_block: block }), Vec::new());
     assert!(c.attributes(&copy).contains(&Attribute::CryptographicLength(256)));
+}
+
+#[test]
+fn opaque_objects_are_stored_envelope_encrypted() {
+    use kmipd::store::HsmInventory as _;
+    use kmipd::kmip::enums::OpaqueDataType;
+    use kmipd::kmip::objects::OpaqueObject;
+    let secret = b"the opaque plaintext that must never reach the store".to_vec();
+    for version in [(1, 4), (2, 1)] {
+        let c = Client::new(version);
+        let object = OpaqueObject { opaque_data_type: OpaqueDataType::Extension(0x8000_0001), opaque_data_value: SecretBytes::new(secret.clone()) };
+        let uid = c.register(ManagedObject::OpaqueObject(object), Vec::new());
+        // The record holds no trace of the plaintext...
+        let record = fixture(true).store.get(&uid).unwrap().unwrap();
+        let stored = record.material.unwrap();
+        assert!(!stored.windows(16).any(|w| secret.windows(16).any(|s| s == w)), "plaintext in the record");
+        assert!(stored.len() >= secret.len() + 16, "ciphertext and tag");
+        // ...and Get gives it back.
+        match c.ok(Operation::Get, get_request(uid).to_ttlv_item(Tag::REQUEST_PAYLOAD)) {
+            ResponsePayload::Get(r) => match r.object {
+                ManagedObject::OpaqueObject(o) => assert_eq!(o.opaque_data_value.expose(), secret.as_slice()),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+    }
+    // The envelope key is on the token, and the reconciler's inventory does not list it as a stranger.
+    let hsm = hsm_support::hsm();
+    let info = hsm.object_info(kmipd::hsm::ENVELOPE_KEY_ID).unwrap();
+    assert_eq!((info.sensitive, info.extractable), (Some(true), Some(false)));
+    let listed = kmipd::hsm::Inventory::new(hsm).list_objects().unwrap();
+    assert!(!listed.iter().any(|r| r.id == kmipd::hsm::ENVELOPE_KEY_ID), "{listed:?}");
+    assert!(!kmipd::ops::ensure_envelope_key(hsm).unwrap(), "made once");
 }

@@ -24,7 +24,7 @@ pub mod profile;
 mod templates;
 
 pub use error::{ckr_name, ErrorClass, HsmError, HsmResult};
-pub use inventory::{hsm_kind, hsm_ref, Inventory};
+pub use inventory::{hsm_kind, hsm_ref, Inventory, ENVELOPE_KEY_ID};
 pub use pkcs11::{HsmConfig, PinSource, Pkcs11Hsm};
 pub use profile::{Capability, Profile};
 

@@ -6,7 +6,7 @@
 //! With a Key Wrapping Specification the HSM wraps the key instead ([`wrapping`]).
 
 use crate::kmip::attributes::Attribute;
-use crate::kmip::codec::{FromTtlv, Path, SecretBytes};
+use crate::kmip::codec::{FromTtlv, Path};
 use crate::kmip::enums::{KeyFormatType, ObjectType, Operation, SecretDataType};
 use crate::kmip::objects::{
     Certificate, KeyBlock, ManagedObject, OpaqueObject, PrivateKey, PublicKey, SecretData, SymmetricKey,
@@ -18,6 +18,7 @@ use crate::store::Lifecycle;
 use crate::ttlv::binary::{self, DecodeLimits};
 use crate::ttlv::Tag;
 
+use super::envelope;
 use super::material;
 use super::wrapping;
 use super::object::{self, Managed, Services};
@@ -88,7 +89,7 @@ pub(super) fn run(cx: &OpContext<'_>, request: &GetRequest) -> Result<Outcome, O
             };
             ManagedObject::OpaqueObject(OpaqueObject {
                 opaque_data_type,
-                opaque_data_value: SecretBytes::new(stored(&m)?.to_vec()),
+                opaque_data_value: envelope::open(svc.hsm, object_type, stored(&m)?)?,
             })
         }
         other => return Err(OpError::InvalidObjectType(format!("kmipd holds no {other:?} objects"))),

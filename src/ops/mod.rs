@@ -62,6 +62,7 @@ mod create_key_pair;
 mod delete_attribute;
 mod destroy;
 mod discover_versions;
+mod envelope;
 pub mod error;
 mod interop;
 mod get;
@@ -96,6 +97,7 @@ use crate::ttlv::{ItemType, Tag, Ttlv, Value};
 use zeroize::Zeroizing;
 
 pub use batch::BatchState;
+pub use envelope::ensure_key as ensure_envelope_key;
 pub use error::{reason_in_version, OpError};
 use version::Negotiated;
 

@@ -9,8 +9,7 @@
 //!   verify and encrypt with them;
 //! - certificates are kept in the store (DER), with the attributes derived from them
 //!   ([`certificate`]);
-//! - opaque objects are kept in the store as given (see the departure noted in the README
-//!   of the issue: envelope encryption under an HSM key is not written yet).
+//! - opaque objects are kept in the store envelope-encrypted under an HSM key ([`envelope`]).
 //!
 //! A wrapped Key Block (Key Wrapping Data, No Encoding) is unwrapped by the HSM straight
 //! into the new object ([`wrapping`]); its Digest and, when nobody gave it, its length are
@@ -30,6 +29,7 @@ use crate::ttlv::binary;
 use crate::ttlv::Tag;
 
 use super::certificate;
+use super::envelope;
 use super::material;
 use super::wrapping;
 use super::object::{self, AttributeSet, Creation};
@@ -159,8 +159,8 @@ pub(super) fn run(cx: &OpContext<'_>, request: &RegisterRequest) -> Result<Outco
             attributes.push(digest(opaque.opaque_data_value.expose(), None));
             attributes.set(Attribute::InitialDate(now));
             attributes.set(Attribute::LastChangeDate(now));
-            let value = opaque.opaque_data_value.expose().to_vec();
-            let creation = creation(object_type, &attributes, None, Some(value));
+            let sealed = envelope::seal(svc.hsm, object_type, opaque.opaque_data_value.expose())?;
+            let creation = creation(object_type, &attributes, None, Some(sealed));
             object::create(cx, &svc, creation, |_| Ok(()))?
         }
         other => {
