@@ -181,7 +181,7 @@ impl Client {
             storage_status_mask: None,
             object_group_member: None,
             attributes_v1: if self.v2() { Vec::new() } else { filters.iter().cloned().map(IndexedAttribute::new).collect() },
-            attributes: self.v2().then(|| Attributes { attributes: filters }),
+            attributes: self.v2().then_some(Attributes { attributes: filters }),
         };
         match self.ok(Operation::Locate, request.to_ttlv_item(Tag::REQUEST_PAYLOAD)) {
             ResponsePayload::Locate(r) => r.unique_identifiers.iter().map(text).collect(),
