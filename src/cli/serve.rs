@@ -87,6 +87,9 @@ fn run(config: Config, banner: Option<&dyn Fn(SocketAddr)>) -> Result<()> {
         SledStore::open(&SledStoreConfig::new(config.data_dir.join("store"))).context("opening the metadata store")?,
     );
     reconcile_at_startup(&store, &hsm)?;
+    if ops::ensure_envelope_key(&*hsm).context("checking the envelope key on the HSM token")? {
+        tracing::info!("made the envelope key for opaque objects on the HSM token");
+    }
     let limits = ops::Limits {
         decode: DecodeLimits { max_bytes: config.limits.max_message_bytes, ..DecodeLimits::default() },
         max_batch_items: config.limits.max_batch_items,

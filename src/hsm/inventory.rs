@@ -17,6 +17,12 @@
 //! [`hsm_ref`] builds it; records written with anything else are invisible to the reconciler (their objects would
 //! be reported as strangers and the records as missing).
 //!
+//! # kmipd's own keys
+//!
+//! Keys kmipd keeps for itself, with no KMIP object and no record (the envelope key, [`ENVELOPE_KEY_ID`]), have
+//! caller ids no UID can take (UIDs never hold a `:`); [`Inventory`] leaves them out, so the reconciler never
+//! reports them as strangers.
+//!
 //! # Recovering the caller id from the token
 //!
 //! [`Hsm::list_objects`] gives it back as [`ObjectSummary::caller_id`]: under the `prefixed` id strategy from the
@@ -43,6 +49,15 @@ const OTHER_CLASS: u32 = 0x3FFF_FFFF;
 /// Set in the `kind` of an object whose caller id could not be recovered; its `id` is then the raw `CKA_ID`.
 /// No PKCS#11 class kmipd records uses this bit.
 pub const UNRESOLVED: u32 = 0x4000_0000;
+
+/// Caller id of the AES-256 key-encryption key under which kmipd envelope-encrypts what the HSM can't hold as a
+/// key (opaque objects; DESIGN.md invariant 1). One per token, made on first use, never extractable.
+pub const ENVELOPE_KEY_ID: &[u8] = b"kmipd:envelope-kek";
+
+/// Whether a caller id is one of kmipd's own keys rather than a KMIP object's.
+pub fn is_own_key(caller_id: &[u8]) -> bool {
+    caller_id == ENVELOPE_KEY_ID
+}
 
 /// The `HsmRef::kind` of an object of this kind: its PKCS#11 class number.
 pub fn hsm_kind(kind: ObjectKind) -> u32 {
@@ -105,9 +120,16 @@ impl<'a, H: Hsm + ?Sized> Inventory<'a, H> {
 impl<H: Hsm + ?Sized> HsmInventory for Inventory<'_, H> {
     type Error = HsmError;
 
-    /// One scan of the token ([`Hsm::list_objects`]), each object mapped by [`listed_ref`].
+    /// One scan of the token ([`Hsm::list_objects`]), each object mapped by [`listed_ref`], kmipd's own keys left
+    /// out.
     fn list_objects(&self) -> Result<Vec<HsmRef>, HsmError> {
-        Ok(self.hsm.list_objects()?.iter().map(listed_ref).collect())
+        Ok(self
+            .hsm
+            .list_objects()?
+            .iter()
+            .filter(|o| !o.caller_id.as_deref().is_some_and(is_own_key))
+            .map(listed_ref)
+            .collect())
     }
 
     /// Destroys the object with this caller id, after checking that its class is the one the reference names. The

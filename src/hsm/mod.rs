@@ -24,7 +24,7 @@ pub mod profile;
 mod templates;
 
 pub use error::{ckr_name, ErrorClass, HsmError, HsmResult};
-pub use inventory::{hsm_kind, hsm_ref, Inventory};
+pub use inventory::{hsm_kind, hsm_ref, Inventory, ENVELOPE_KEY_ID};
 pub use pkcs11::{HsmConfig, PinSource, Pkcs11Hsm};
 pub use profile::{Capability, Profile};
 
@@ -370,6 +370,8 @@ pub enum WrapMechanism {
     AesKeyWrapPad,
     /// RSA-OAEP with MGF1 over the same hash (secret keys only).
     RsaOaep(HashAlg),
+    /// RSA PKCS#1 v1.5 encryption (secret keys only; legacy, for clients that ask for it).
+    RsaPkcs1v15,
 }
 
 /// A wrapped key and how it was wrapped.

@@ -419,6 +419,11 @@ impl Pkcs11Hsm {
                 let params = oaep.insert(oaep_params(hash));
                 Ok(Mechanism::RsaPkcsOaep(*params))
             }
+            WrapMechanism::RsaPkcs1v15 => {
+                self.require(Capability::RsaOaepWrap)?;
+                self.require(Capability::RsaPkcs1Encrypt)?;
+                Ok(Mechanism::RsaPkcs)
+            }
         }
     }
 

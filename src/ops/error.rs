@@ -44,6 +44,7 @@
 //! | `InvalidTagLength`           | General Failure (as the OASIS CS-BC-M-GCM-1 answers) | General Failure |
 //! | `UsageLimitExceeded`         | Permission Denied (1.4 §4.29, the OASIS CS-BC-M-7 answers) | Permission Denied |
 //! | `UnknownCorrelationValue`    | Invalid Correlation Value     | Item Not Found          |
+//! | `Wrapping`                   | the reason it carries (chosen per version by the operation) | same, as the version allows |
 //! | `Store`                      | General Failure               | General Failure         |
 //! | `Hsm` (not supported)        | Feature Not Supported         | Feature Not Supported   |
 //! | `Hsm` (invalid input)        | Invalid Field                 | Invalid Field           |
@@ -187,6 +188,16 @@ pub enum OpError {
     /// another client's).
     #[error("no stream with this Correlation Value: {0}")]
     UnknownCorrelationValue(String),
+    /// A Key Wrapping Specification (Get) or Key Wrapping Data (Register) that can't be
+    /// honoured. KMIP 1.4 §11.12 and 2.1 Table 222 name different reasons for the same
+    /// failure, so the operation picks the one of the request's version.
+    #[error("key wrapping: {message}")]
+    Wrapping {
+        /// The Result Reason to answer with.
+        reason: ResultReason,
+        /// What is wrong.
+        message: String,
+    },
     /// The metadata store failed.
     #[error("metadata store: {0}")]
     Store(#[from] crate::store::StoreError),
@@ -233,6 +244,7 @@ impl OpError {
             OpError::InvalidTagLength(_) => ResultReason::GeneralFailure,
             OpError::UsageLimitExceeded(_) => ResultReason::PermissionDenied,
             OpError::UnknownCorrelationValue(_) => ResultReason::InvalidCorrelationValue,
+            OpError::Wrapping { reason, .. } => *reason,
             OpError::Hsm(e) => match e.class() {
                 ErrorClass::NotSupported => ResultReason::FeatureNotSupported,
                 ErrorClass::InvalidInput => ResultReason::InvalidField,

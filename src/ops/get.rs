@@ -3,13 +3,14 @@
 //! Symmetric keys and secret data come out of the HSM only when they are extractable and
 //! not sensitive (DESIGN.md invariant 2): otherwise Sensitive or Not Extractable. Private
 //! keys never leave the HSM in the clear. Public keys and certificates come from the store.
-//! Key Wrapping Specification (wrapping inside the HSM) is not supported yet.
+//! With a Key Wrapping Specification the HSM wraps the key instead ([`wrapping`]).
 
 use crate::kmip::attributes::Attribute;
-use crate::kmip::codec::{FromTtlv, Path, SecretBytes};
+use crate::kmip::codec::{FromTtlv, Path};
 use crate::kmip::enums::{KeyFormatType, ObjectType, Operation, SecretDataType};
 use crate::kmip::objects::{
-    Certificate, KeyBlock, ManagedObject, OpaqueObject, PublicKey, SecretData, SymmetricKey, UniqueIdentifier,
+    Certificate, KeyBlock, ManagedObject, OpaqueObject, PrivateKey, PublicKey, SecretData, SymmetricKey,
+    UniqueIdentifier,
 };
 use crate::kmip::payloads::{GetRequest, GetResponse};
 use crate::kmip::{KmipEnum, ResponsePayload};
@@ -17,16 +18,16 @@ use crate::store::Lifecycle;
 use crate::ttlv::binary::{self, DecodeLimits};
 use crate::ttlv::Tag;
 
+use super::envelope;
 use super::material;
+use super::wrapping;
 use super::object::{self, Managed, Services};
 use super::{OpContext, OpError, Outcome};
 
 pub(super) fn run(cx: &OpContext<'_>, request: &GetRequest) -> Result<Outcome, OpError> {
     let svc = object::services(cx, Operation::Get)?;
     let uid = cx.batch.resolve(request.unique_identifier.as_ref())?;
-    if request.key_wrapping_specification.is_some() || request.key_wrap_type.is_some() {
-        return Err(OpError::FeatureNotSupported("wrapped Get (Key Wrapping Specification)".into()));
-    }
+    wrapping::check_key_wrap_type(cx, request.key_wrap_type)?;
     if request.key_compression_type.is_some() {
         return Err(OpError::FeatureNotSupported("Key Compression Type".into()));
     }
@@ -41,6 +42,18 @@ pub(super) fn run(cx: &OpContext<'_>, request: &GetRequest) -> Result<Outcome, O
         _ => None,
     };
     let format = request.key_format_type;
+    if let Some(spec) = &request.key_wrapping_specification {
+        let block = wrapping::wrapped_block(cx, &svc, &m, spec, format)?;
+        let object = match object_type {
+            ObjectType::SymmetricKey => ManagedObject::SymmetricKey(SymmetricKey { key_block: block }),
+            ObjectType::SecretData => {
+                ManagedObject::SecretData(SecretData { secret_data_type: stored_secret_data_type(&m), key_block: block })
+            }
+            // wrapped_block wraps nothing else.
+            _ => ManagedObject::PrivateKey(PrivateKey { key_block: block }),
+        };
+        return answer(cx, &svc, &m, object);
+    }
     let object = match object_type {
         ObjectType::SymmetricKey => {
             let block = secret_block(&svc, &m, format.or(registered).unwrap_or(KeyFormatType::Raw))?;
@@ -76,18 +89,25 @@ pub(super) fn run(cx: &OpContext<'_>, request: &GetRequest) -> Result<Outcome, O
             };
             ManagedObject::OpaqueObject(OpaqueObject {
                 opaque_data_type,
-                opaque_data_value: SecretBytes::new(stored(&m)?.to_vec()),
+                opaque_data_value: envelope::open(svc.hsm, object_type, stored(&m)?)?,
             })
         }
         other => return Err(OpError::InvalidObjectType(format!("kmipd holds no {other:?} objects"))),
     };
+    answer(cx, &svc, &m, object)
+}
+
+/// The Get response; the object's material has now been served, so it is no longer Fresh
+/// (Locate's Group Member Fresh).
+fn answer(cx: &OpContext<'_>, svc: &Services<'_>, m: &Managed, object: ManagedObject) -> Result<Outcome, OpError> {
+    let uid = m.uid().to_owned();
     if m.attributes.flag(Tag::FRESH) == Some(true) {
-        // The material has now been served: no longer Fresh (Locate's Group Member Fresh).
         let ((), _undo) = object::modify(cx, svc.store, &uid, Operation::Get, |m| {
             m.attributes.set(Attribute::Fresh(false));
             Ok(())
         })?;
     }
+    let object_type = m.object_type().ok_or_else(|| OpError::Internal("object without Object Type".into()))?;
     Ok(Outcome::reply(ResponsePayload::Get(Box::new(GetResponse {
         object_type,
         unique_identifier: UniqueIdentifier::Text(uid),

@@ -38,13 +38,15 @@ use pkcs8::PrivateKeyInfo;
 use sec1::{EcParameters, EcPrivateKey};
 use spki::{AlgorithmIdentifierRef, SubjectPublicKeyInfoRef};
 use x509_parser::der_parser::asn1_rs::ToDer;
-use x509_parser::prelude::{AttributeTypeAndValue, FromDer, X509Certificate, X509Name};
+use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
 use zeroize::Zeroizing;
 
 use super::OpError;
 use crate::hsm::{Curve, PrivateKeyMaterial, PublicKeyMaterial, SecretBytes};
 use crate::kmip::codec::{self, SecretBigInt};
-use crate::kmip::enums::{CryptographicAlgorithm, KeyCompressionType, KeyFormatType, RecommendedCurve};
+use crate::kmip::enums::{
+    CryptographicAlgorithm, DigitalSignatureAlgorithm, KeyCompressionType, KeyFormatType, RecommendedCurve,
+};
 use crate::kmip::objects::{
     KeyBlock, KeyMaterial, KeyValue, TransparentEcPrivateKey, TransparentEcPublicKey, TransparentRsaPrivateKey,
     TransparentRsaPublicKey, TransparentSymmetricKey,
@@ -80,7 +82,8 @@ pub struct ImportedKey<M> {
 }
 
 /// What a certificate says about itself that KMIP attributes repeat (Certificate Subject and
-/// Issuer, X.509 Certificate Identifier, Subject and Issuer, the 1.0 Certificate Identifier).
+/// Issuer, X.509 Certificate Identifier, Subject and Issuer, the 1.0 Certificate Identifier,
+/// the 2.x Certificate Subject/Issuer CN, O, ..., Digital Signature Algorithm).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateSummary {
     /// Subject DN as an RFC 4514 string (`CN=KMIP,OU=OASIS,O=TEST,C=US`), as the 1.x text
@@ -94,12 +97,78 @@ pub struct CertificateSummary {
     pub issuer_der: Vec<u8>,
     /// The serial number's INTEGER content octets, as encoded.
     pub serial_number: Vec<u8>,
-    /// The subject's Common Names, in order.
-    pub common_names: Vec<String>,
-    /// The subject's Organizations.
-    pub organizations: Vec<String>,
-    /// The subject's Organizational Units.
-    pub organizational_units: Vec<String>,
+    /// The subject's DN values KMIP 2.x names (CN, O, OU, ...), in certificate order; values
+    /// that are not strings are left out rather than guessed at.
+    pub subject_parts: Vec<(DnPart, String)>,
+    /// The issuer's, likewise.
+    pub issuer_parts: Vec<(DnPart, String)>,
+    /// Subject Alternative Name extension entries.
+    pub subject_alternative_names: Vec<AltName>,
+    /// Issuer Alternative Name extension entries.
+    pub issuer_alternative_names: Vec<AltName>,
+    /// The signature algorithm, when KMIP has a value for it (not for Ed25519, say).
+    pub signature_algorithm: Option<DigitalSignatureAlgorithm>,
+}
+
+/// A DN attribute type that KMIP 2.x gives an attribute of its own (Certificate Subject CN,
+/// Certificate Issuer CN, ...; 2.1 §4.6, after RFC 2253).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DnPart {
+    /// commonName.
+    Cn,
+    /// organizationName.
+    O,
+    /// organizationalUnitName.
+    Ou,
+    /// emailAddress (PKCS#9).
+    Email,
+    /// countryName.
+    C,
+    /// stateOrProvinceName.
+    St,
+    /// localityName.
+    L,
+    /// userId (RFC 4519 UID).
+    Uid,
+    /// serialNumber (of the subject, not the certificate).
+    SerialNumber,
+    /// title.
+    Title,
+    /// domainComponent.
+    Dc,
+    /// dnQualifier.
+    DnQualifier,
+}
+
+impl DnPart {
+    /// The attribute types' OIDs.
+    const OIDS: [(&'static str, DnPart); 12] = [
+        ("2.5.4.3", DnPart::Cn),
+        ("2.5.4.10", DnPart::O),
+        ("2.5.4.11", DnPart::Ou),
+        ("1.2.840.113549.1.9.1", DnPart::Email),
+        ("2.5.4.6", DnPart::C),
+        ("2.5.4.8", DnPart::St),
+        ("2.5.4.7", DnPart::L),
+        ("0.9.2342.19200300.100.1.1", DnPart::Uid),
+        ("2.5.4.5", DnPart::SerialNumber),
+        ("2.5.4.12", DnPart::Title),
+        ("0.9.2342.19200300.100.1.25", DnPart::Dc),
+        ("2.5.4.46", DnPart::DnQualifier),
+    ];
+
+    fn of(oid: &str) -> Option<DnPart> {
+        DnPart::OIDS.iter().find(|(o, _)| *o == oid).map(|(_, p)| *p)
+    }
+}
+
+/// One General Name of an alternative-name extension.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AltName {
+    /// Its DER (the context-tagged GeneralName): the X.509 Certificate Subject/Issuer value.
+    pub der: Vec<u8>,
+    /// A readable form (`DNS:example.com`, `IP:127.0.0.1`): the 1.0 text attributes.
+    pub text: String,
 }
 
 /// The two kinds of asymmetric key kmipd handles; for EC the curve decides everything else.
@@ -379,25 +448,101 @@ pub fn public_from_certificate(der: &[u8]) -> Result<ImportedKey<PublicKeyMateri
     settle(material, family, bits, None, None)
 }
 
-/// The names and serial number of a certificate, for the attributes that repeat them.
+/// The names, serial number and signature algorithm of a certificate, for the attributes that
+/// repeat them.
 pub fn certificate_summary(der: &[u8]) -> Result<CertificateSummary, OpError> {
     let certificate = parse_certificate(der)?;
-    let subject = certificate.subject();
+    let (subject, issuer) = (certificate.subject(), certificate.issuer());
     Ok(CertificateSummary {
         subject: rfc4514(subject),
         subject_der: subject.as_raw().to_vec(),
-        issuer: rfc4514(certificate.issuer()),
-        issuer_der: certificate.issuer().as_raw().to_vec(),
+        issuer: rfc4514(issuer),
+        issuer_der: issuer.as_raw().to_vec(),
         serial_number: certificate.raw_serial().to_vec(),
-        common_names: texts(subject.iter_common_name()),
-        organizations: texts(subject.iter_organization()),
-        organizational_units: texts(subject.iter_organizational_unit()),
+        subject_parts: dn_parts(subject),
+        issuer_parts: dn_parts(issuer),
+        subject_alternative_names: alt_names(&certificate, &x509_parser::oid_registry::OID_X509_EXT_SUBJECT_ALT_NAME)?,
+        issuer_alternative_names: alt_names(&certificate, &x509_parser::oid_registry::OID_X509_EXT_ISSUER_ALT_NAME)?,
+        signature_algorithm: signature_algorithm(&certificate.signature_algorithm.algorithm.to_id_string()),
     })
 }
 
-/// The values that are strings; a name in another encoding is left out rather than guessed at.
-fn texts<'a, 'b: 'a>(values: impl Iterator<Item = &'a AttributeTypeAndValue<'b>>) -> Vec<String> {
-    values.filter_map(|v| v.as_str().ok().map(str::to_owned)).collect()
+/// The DER of an INTEGER with these content octets: the X.509 Certificate Identifier's
+/// Certificate Serial Number, which the OASIS reference server (TC-CERTATTR-1-14/20) gives
+/// as the whole serialNumber field, as it gives the Issuer Distinguished Name.
+pub fn serial_number_der(content: &[u8]) -> Result<Vec<u8>, OpError> {
+    AnyRef::new(Tag::Integer, content).and_then(|any| any.to_der()).map_err(encode_failed("serial number"))
+}
+
+fn dn_parts(name: &X509Name<'_>) -> Vec<(DnPart, String)> {
+    name.iter_attributes()
+        .filter_map(|a| Some((DnPart::of(&a.attr_type().to_id_string())?, a.as_str().ok()?.to_owned())))
+        .collect()
+}
+
+/// The General Names of the extension `oid` (Subject or Issuer Alternative Name), if present.
+fn alt_names(certificate: &X509Certificate<'_>, oid: &x509_parser::der_parser::Oid<'_>) -> Result<Vec<AltName>, OpError> {
+    use x509_parser::extensions::ParsedExtension;
+    let Some(extension) = certificate.extensions().iter().find(|e| e.oid == *oid) else {
+        return Ok(Vec::new());
+    };
+    let parsed = match extension.parsed_extension() {
+        ParsedExtension::SubjectAlternativeName(n) => &n.general_names,
+        ParsedExtension::IssuerAlternativeName(n) => &n.general_names,
+        _ => return Err(invalid("malformed X.509 certificate: unreadable alternative name extension")),
+    };
+    // The raw GeneralNames SEQUENCE, split into its elements for their DER.
+    let sequence = AnyRef::from_der(extension.value).map_err(malformed("alternative names"))?;
+    let mut reader = der::SliceReader::new(sequence.value()).map_err(malformed("alternative names"))?;
+    let mut out = Vec::with_capacity(parsed.len());
+    for name in parsed {
+        let element = AnyRef::decode(&mut reader).map_err(malformed("alternative names"))?;
+        out.push(AltName { der: element.to_der().map_err(encode_failed("alternative name"))?, text: alt_name_text(name) });
+    }
+    Ok(out)
+}
+
+fn alt_name_text(name: &x509_parser::extensions::GeneralName<'_>) -> String {
+    use x509_parser::extensions::GeneralName as G;
+    match name {
+        G::DNSName(s) => format!("DNS:{s}"),
+        G::RFC822Name(s) => format!("email:{s}"),
+        G::URI(s) => format!("URI:{s}"),
+        G::IPAddress(b) => match (<[u8; 4]>::try_from(*b), <[u8; 16]>::try_from(*b)) {
+            (Ok(v4), _) => format!("IP:{}", std::net::Ipv4Addr::from(v4)),
+            (_, Ok(v6)) => format!("IP:{}", std::net::Ipv6Addr::from(v6)),
+            _ => format!("IP:#{}", hex::encode(b)),
+        },
+        G::DirectoryName(dn) => format!("DirName:{}", rfc4514(dn)),
+        other => other.to_string(),
+    }
+}
+
+/// KMIP's name for a certificate signature algorithm (by OID, RFC 3279/4055/5758, NIST CSOR).
+fn signature_algorithm(oid: &str) -> Option<DigitalSignatureAlgorithm> {
+    use DigitalSignatureAlgorithm as D;
+    Some(match oid {
+        "1.2.840.113549.1.1.2" => D::MD2WithRSAEncryption,
+        "1.2.840.113549.1.1.4" => D::MD5WithRSAEncryption,
+        "1.2.840.113549.1.1.5" => D::SHA_1WithRSAEncryption,
+        "1.2.840.113549.1.1.14" => D::SHA_224WithRSAEncryption,
+        "1.2.840.113549.1.1.11" => D::SHA_256WithRSAEncryption,
+        "1.2.840.113549.1.1.12" => D::SHA_384WithRSAEncryption,
+        "1.2.840.113549.1.1.13" => D::SHA_512WithRSAEncryption,
+        "1.2.840.113549.1.1.10" => D::RSASSA_PSS,
+        "1.2.840.10040.4.3" => D::DSAWithSHA_1,
+        "2.16.840.1.101.3.4.3.1" => D::DSAWithSHA224,
+        "2.16.840.1.101.3.4.3.2" => D::DSAWithSHA256,
+        "1.2.840.10045.4.1" => D::ECDSAWithSHA_1,
+        "1.2.840.10045.4.3.1" => D::ECDSAWithSHA224,
+        "1.2.840.10045.4.3.2" => D::ECDSAWithSHA256,
+        "1.2.840.10045.4.3.3" => D::ECDSAWithSHA384,
+        "1.2.840.10045.4.3.4" => D::ECDSAWithSHA512,
+        "2.16.840.1.101.3.4.3.14" => D::SHA3_256WithRSAEncryption,
+        "2.16.840.1.101.3.4.3.15" => D::SHA3_384WithRSAEncryption,
+        "2.16.840.1.101.3.4.3.16" => D::SHA3_512WithRSAEncryption,
+        _ => return None,
+    })
 }
 
 fn parse_certificate(der: &[u8]) -> Result<X509Certificate<'_>, OpError> {
@@ -1427,9 +1572,14 @@ mod tests {
         assert_eq!(summary.subject, "CN=KMIP,OU=OASIS,O=TEST,C=US");
         assert_eq!(summary.issuer, "CN=KMIP,OU=OASIS,O=TEST,C=US");
         assert_eq!(summary.serial_number, [1]);
-        assert_eq!(summary.common_names, ["KMIP"]);
-        assert_eq!(summary.organizations, ["TEST"]);
-        assert_eq!(summary.organizational_units, ["OASIS"]);
+        let part = |p: DnPart| -> Vec<&str> {
+            summary.subject_parts.iter().filter(|(q, _)| *q == p).map(|(_, v)| v.as_str()).collect()
+        };
+        assert_eq!((part(DnPart::Cn), part(DnPart::O), part(DnPart::Ou), part(DnPart::C)), (vec!["KMIP"], vec!["TEST"], vec!["OASIS"], vec!["US"]));
+        assert_eq!(summary.issuer_parts, summary.subject_parts);
+        assert_eq!(summary.signature_algorithm, Some(DigitalSignatureAlgorithm::SHA_1WithRSAEncryption));
+        assert!(summary.subject_alternative_names.is_empty());
+        assert_eq!(serial_number_der(&summary.serial_number).unwrap(), [2, 1, 1]);
         assert!(summary.subject_der.starts_with(&hex("303b310b3009060355040613025553")));
         assert_eq!(summary.subject_der, summary.issuer_der);
 
@@ -1457,8 +1607,22 @@ mod tests {
         let summary = certificate_summary(&der).unwrap();
         // x509-parser reads no BMPString as text, so the value is written as its DER.
         assert_eq!(summary.subject, "O=#1e020041,CN=a\\, b");
-        assert_eq!(summary.common_names, ["a, b"]);
-        assert!(summary.organizations.is_empty());
+        assert_eq!(summary.subject_parts, [(DnPart::Cn, "a, b".to_owned())]);
+        assert_eq!(summary.signature_algorithm, Some(DigitalSignatureAlgorithm::ECDSAWithSHA256));
+    }
+
+    #[test]
+    fn alternative_names_keep_their_der_and_read_as_text() {
+        use rcgen::{CertificateParams, KeyPair, PKCS_ECDSA_P256_SHA256};
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        let params = CertificateParams::new(vec!["kmip.example".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+        let der = params.self_signed(&key).unwrap().der().to_vec();
+        let names = certificate_summary(&der).unwrap().subject_alternative_names;
+        let texts: Vec<&str> = names.iter().map(|n| n.text.as_str()).collect();
+        assert_eq!(texts, ["DNS:kmip.example", "IP:127.0.0.1"]);
+        // dNSName is [2] IMPLICIT IA5String, iPAddress [7] IMPLICIT OCTET STRING.
+        assert_eq!(names[0].der, [&[0x82, 12][..], b"kmip.example"].concat());
+        assert_eq!(names[1].der, [0x87, 4, 127, 0, 0, 1]);
     }
 
     #[test]

@@ -55,6 +55,7 @@ mod activate;
 mod add_attribute;
 mod archive;
 pub mod batch;
+mod certificate;
 mod check;
 mod cipher;
 mod create;
@@ -65,6 +66,7 @@ mod delete_attribute;
 mod destroy;
 mod discover_versions;
 mod encrypt;
+mod envelope;
 pub mod error;
 mod interop;
 mod get;
@@ -88,6 +90,7 @@ mod sign;
 mod signature_verify;
 pub mod stream;
 pub mod version;
+mod wrapping;
 
 pub use query::claimed_profiles;
 
@@ -109,6 +112,7 @@ use crate::ttlv::{ItemType, Tag, Ttlv, Value};
 use zeroize::Zeroizing;
 
 pub use batch::BatchState;
+pub use envelope::ensure_key as ensure_envelope_key;
 pub use error::{reason_in_version, OpError};
 use version::Negotiated;
 

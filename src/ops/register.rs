@@ -7,16 +7,18 @@
 //! - public keys are kept in the store as the client's Key Block (any algorithm, returned
 //!   as given or converted) and, for RSA and EC, also imported into the HSM so that it can
 //!   verify and encrypt with them;
-//! - certificates are kept in the store (DER);
-//! - opaque objects are kept in the store as given (see the departure noted in the README
-//!   of the issue: envelope encryption under an HSM key is not written yet).
+//! - certificates are kept in the store (DER), with the attributes derived from them
+//!   ([`certificate`]);
+//! - opaque objects are kept in the store envelope-encrypted under an HSM key ([`envelope`]).
 //!
-//! The Digest attribute (SHA-256 over the material as registered) is computed here, while
-//! the plaintext is at hand.
+//! A wrapped Key Block (Key Wrapping Data, No Encoding) is unwrapped by the HSM straight
+//! into the new object ([`wrapping`]); its Digest and, when nobody gave it, its length are
+//! then read back from the HSM. Otherwise the Digest attribute (SHA-256 over the material as
+//! registered) is computed here, while the plaintext is at hand.
 
 use sha2::{Digest as _, Sha256};
 
-use crate::hsm::{ObjectKind, SecretKeyAlgorithm};
+use crate::hsm::{Curve, ObjectKind, SecretKeyAlgorithm, UnwrapTarget, WrapMechanism};
 use crate::kmip::attributes::Attribute;
 use crate::kmip::codec::ToTtlv;
 use crate::kmip::enums::{CertificateType, CryptographicAlgorithm, HashingAlgorithm, KeyFormatType, ObjectType, Operation};
@@ -26,7 +28,10 @@ use crate::kmip::{KmipEnum, ResponsePayload};
 use crate::ttlv::binary;
 use crate::ttlv::Tag;
 
+use super::certificate;
+use super::envelope;
 use super::material;
+use super::wrapping;
 use super::object::{self, AttributeSet, Creation};
 use super::{OpContext, OpError, Outcome};
 
@@ -45,6 +50,9 @@ pub(super) fn run(cx: &OpContext<'_>, request: &RegisterRequest) -> Result<Outco
     if let Some(block) = key_block(&request.object) {
         // Get answers in the registered format unless asked otherwise.
         attributes.set(Attribute::KeyFormatType(block.key_format_type));
+        if let Some(unwrapping) = wrapping::unwrapping(cx, &svc, block)? {
+            return register_wrapped(cx, &svc, &request.object, block, attributes, unwrapping);
+        }
     }
     let uid = match &request.object {
         ManagedObject::SymmetricKey(key) => {
@@ -130,7 +138,13 @@ pub(super) fn run(cx: &OpContext<'_>, request: &RegisterRequest) -> Result<Outco
             if cert.certificate_type != CertificateType::X_509 {
                 return Err(OpError::FeatureNotSupported(format!("{:?} certificates", cert.certificate_type)));
             }
-            material::certificate_summary(&cert.certificate_value)?;
+            for derived in certificate::derived_attributes(&cert.certificate_value)? {
+                match derived {
+                    // The certified key's facts replace whatever the request said.
+                    a @ (Attribute::CryptographicAlgorithm(_) | Attribute::CryptographicLength(_)) => attributes.set(a),
+                    a => attributes.push(a),
+                }
+            }
             attributes.set(Attribute::CertificateType(cert.certificate_type));
             attributes.set(Attribute::CertificateLength(
                 i32::try_from(cert.certificate_value.len()).unwrap_or(i32::MAX),
@@ -145,8 +159,8 @@ pub(super) fn run(cx: &OpContext<'_>, request: &RegisterRequest) -> Result<Outco
             attributes.push(digest(opaque.opaque_data_value.expose(), None));
             attributes.set(Attribute::InitialDate(now));
             attributes.set(Attribute::LastChangeDate(now));
-            let value = opaque.opaque_data_value.expose().to_vec();
-            let creation = creation(object_type, &attributes, None, Some(value));
+            let sealed = envelope::seal(svc.hsm, object_type, opaque.opaque_data_value.expose())?;
+            let creation = creation(object_type, &attributes, None, Some(sealed));
             object::create(cx, &svc, creation, |_| Ok(()))?
         }
         other => {
@@ -180,12 +194,135 @@ fn key_block(object: &ManagedObject) -> Option<&KeyBlock> {
     }
 }
 
-/// The key block, unless it is wrapped (unwrapping on Register is not supported yet).
+/// The key block, once [`wrapping::unwrapping`] has sent wrapped ones elsewhere.
 fn unwrapped(block: &KeyBlock) -> Result<&KeyBlock, OpError> {
     if block.key_wrapping_data.is_some() || matches!(block.key_value, Some(KeyValue::Wrapped(_))) {
-        return Err(OpError::FeatureNotSupported("registering a wrapped key".into()));
+        return Err(OpError::Internal("a wrapped key block reached the plaintext path".into()));
     }
     Ok(block)
+}
+
+/// Registers a wrapped key: the HSM unwraps it straight into a new object (`C_UnwrapKey`),
+/// so its plaintext never exists here. Length and Digest, unknown until then, are read back
+/// from the HSM.
+fn register_wrapped(
+    cx: &OpContext<'_>,
+    svc: &object::Services<'_>,
+    object: &ManagedObject,
+    block: &KeyBlock,
+    mut attributes: AttributeSet,
+    unwrapping: wrapping::Unwrapping,
+) -> Result<Outcome, OpError> {
+    let object_type = managed_type(object).ok_or_else(|| OpError::Internal("no object type".into()))?;
+    let (algorithm, given_length) = (block_algorithm(block, &attributes), block.cryptographic_length);
+    let given_length = given_length.or_else(|| object::algorithm_and_length(&attributes).1);
+    // AES Key Wrap adds one semiblock to a secret; other schemes hide the length until the
+    // HSM holds the key.
+    let given_length = given_length.or_else(|| match (object, unwrapping.key.mechanism) {
+        (ManagedObject::SymmetricKey(_) | ManagedObject::SecretData(_), WrapMechanism::AesKeyWrap) => {
+            unwrapping.wrapped.len().checked_sub(8).and_then(|n| i32::try_from(n * 8).ok())
+        }
+        _ => None,
+    });
+    let (target, kind, material) = match object {
+        ManagedObject::SymmetricKey(_) | ManagedObject::SecretData(_) => {
+            if !matches!(block.key_format_type, KeyFormatType::Raw | KeyFormatType::Opaque) {
+                return Err(OpError::KeyFormatTypeNotSupported(format!(
+                    "a key wrapped with No Encoding is Raw material, not {:?}",
+                    block.key_format_type
+                )));
+            }
+            match object {
+                ManagedObject::SecretData(secret) => {
+                    let kind = secret.secret_data_type.to_u32().to_be_bytes().to_vec();
+                    (UnwrapTarget::Secret(SecretKeyAlgorithm::GenericSecret), ObjectKind::SecretKey, Some(kind))
+                }
+                _ => {
+                    let algorithm = algorithm
+                        .ok_or_else(|| OpError::InvalidField("a symmetric key needs a Cryptographic Algorithm".into()))?;
+                    let hsm_algorithm = object::secret_key_algorithm(algorithm)
+                        .ok_or_else(|| OpError::FeatureNotSupported(format!("{algorithm:?} keys in the HSM")))?;
+                    attributes.set(Attribute::CryptographicAlgorithm(algorithm));
+                    (UnwrapTarget::Secret(hsm_algorithm), ObjectKind::SecretKey, None)
+                }
+            }
+        }
+        ManagedObject::PrivateKey(_) => {
+            if block.key_format_type != KeyFormatType::PKCS_8 {
+                return Err(OpError::KeyFormatTypeNotSupported(format!(
+                    "a private key wrapped with No Encoding is PKCS#8, not {:?}",
+                    block.key_format_type
+                )));
+            }
+            let target = private_target(algorithm, given_length)?;
+            if let Some(a) = algorithm {
+                attributes.set(Attribute::CryptographicAlgorithm(a));
+            }
+            (target, ObjectKind::PrivateKey, None)
+        }
+        other => {
+            return Err(OpError::FeatureNotSupported(format!(
+                "registering a wrapped {:?}: only keys the HSM can unwrap",
+                managed_type(other)
+            )))
+        }
+    };
+    if let Some(length) = given_length {
+        attributes.set(Attribute::CryptographicLength(length));
+    }
+    let protection = object::key_protection(&mut attributes, cx.backend.policy());
+    object::initial_state(&mut attributes, object::now());
+    let usage = object::key_usage(attributes.usage_mask());
+    let creation = creation(object_type, &attributes, Some(kind), material);
+    let key = &unwrapping.key;
+    let uid = object::create(cx, svc, creation, |uid| {
+        let new = object::new_hsm_object(uid, &attributes, usage, protection);
+        Ok(svc.hsm.unwrap_key(key.uid.as_bytes(), key.mechanism, &unwrapping.wrapped, target, &new)?)
+    })?;
+    // What only the HSM knows now: a length nobody gave, the Digest of a secret.
+    let length = match given_length {
+        Some(_) => None,
+        // Some modules leave CKA_VALUE_LEN at 0 on unwrap: then the length stays unknown.
+        None => svc.hsm.object_info(uid.as_bytes())?.bits.filter(|b| *b > 0).and_then(|b| i32::try_from(b).ok()),
+    };
+    let digest = if kind == ObjectKind::SecretKey { object::hsm_digest(svc.hsm, &uid)? } else { None };
+    if length.is_some() || digest.is_some() {
+        let ((), _undo) = object::modify(cx, svc.store, &uid, Operation::Register, |m| {
+            if let Some(l) = length {
+                m.attributes.set(Attribute::CryptographicLength(l));
+            }
+            if let Some(d) = &digest {
+                m.attributes.push(d.clone());
+            }
+            Ok(())
+        })?;
+    }
+    let undo = object::uncreate(uid.clone());
+    Ok(Outcome::reply(ResponsePayload::Register(Box::new(IdentifierWithTemplateResponse {
+        unique_identifier: UniqueIdentifier::Text(uid),
+        template_attribute: None,
+    })))
+    .with_undo(undo))
+}
+
+/// What a wrapped PKCS#8 private key unwraps into: RSA, or EC on the curve its algorithm and
+/// length name (the HSM reads the curve from the PKCS#8 itself, but the template needs the
+/// key type).
+fn private_target(algorithm: Option<CryptographicAlgorithm>, length: Option<i32>) -> Result<UnwrapTarget, OpError> {
+    use CryptographicAlgorithm as A;
+    match (algorithm, length) {
+        (Some(A::RSA), _) => Ok(UnwrapTarget::RsaPrivate),
+        (Some(A::Ed25519), _) => Ok(UnwrapTarget::EcPrivate(Curve::Ed25519)),
+        (Some(A::EC | A::ECDSA | A::ECDH | A::ECMQV), Some(bits)) => match bits {
+            256 => Ok(UnwrapTarget::EcPrivate(Curve::P256)),
+            384 => Ok(UnwrapTarget::EcPrivate(Curve::P384)),
+            521 => Ok(UnwrapTarget::EcPrivate(Curve::P521)),
+            other => Err(OpError::FeatureNotSupported(format!("EC private keys of {other} bits"))),
+        },
+        (algorithm, _) => Err(OpError::InvalidField(format!(
+            "a wrapped private key needs its Cryptographic Algorithm (RSA, EC with a Cryptographic Length, Ed25519), not {algorithm:?}"
+        ))),
+    }
 }
 
 /// The algorithm the block names, else the attributes.

@@ -77,7 +77,6 @@ pub const LIFECYCLE_KNOWN_FAILING: &[(&str, &str)] = &[
     ("SKFF-M-10-21.xml", REFERENCE_ATTRIBUTES),
     ("SKFF-M-11-21.xml", REFERENCE_ATTRIBUTES),
     ("OMOS-O-1-14.xml", "broken test case: its second response claims protocol 1.3 to a 1.4 request"),
-    ("BL-M-10-21.xml", "certificate attributes (Certificate Subject CN, ...) are not derived from the certificate yet"),
     ("BL-M-12-21.xml", "DSA public key: Always Sensitive / Never Extractable are not recorded for store-only keys yet"),
     ("BL-M-13-21.xml", "DSA private keys: the HSM layer has no DSA"),
 ];
