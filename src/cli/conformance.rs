@@ -16,7 +16,7 @@ use anyhow::{Context, Result};
 
 use crate::conformance::runner::{self, CaseResult, Class};
 use crate::conformance::Exchange;
-use crate::hsm::{Hsm, Pkcs11Hsm};
+use crate::hsm::{Hsm, Pkcs11Hsm, ENVELOPE_KEY_ID};
 use crate::ops::{self, Processor, Reply, RequestContext};
 use crate::store::{SledStore, SledStoreConfig};
 use crate::ttlv::binary::{self, DecodeLimits};
@@ -139,10 +139,10 @@ fn replay_all(corpus: &Path, cases: &[PathBuf], state: &Path) -> Result<Vec<Case
     Ok(results)
 }
 
-/// Destroys every object kmipd made on the token.
+/// Destroys every object of the session's KMIP objects on the token (the envelope key stays).
 fn clear_token(hsm: &Pkcs11Hsm) -> Result<()> {
     for object in hsm.list_objects()? {
-        if let Some(id) = object.caller_id {
+        if let Some(id) = object.caller_id.filter(|id| id.as_slice() != ENVELOPE_KEY_ID) {
             hsm.destroy(&id)?;
         }
     }

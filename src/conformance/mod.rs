@@ -66,11 +66,22 @@ pub struct Replay {
     /// Unique Identifiers of the keys the server generated (Create, Create Key Pair): what
     /// they encrypt, sign or MAC is compared by length only (the reference run's key differed).
     pub generated: Vec<String>,
+    /// Every date-time the requests so far carried (the client's, which the server must echo).
+    pub client_times: std::collections::HashSet<i64>,
+    /// When the replay started.
+    pub started_at: i64,
 }
 
 impl Default for Replay {
     fn default() -> Self {
-        Replay { placeholders: Placeholders::default(), tolerance: 120, steps: 0, generated: Vec::new() }
+        Replay {
+            placeholders: Placeholders::default(),
+            tolerance: 120,
+            steps: 0,
+            generated: Vec::new(),
+            client_times: Default::default(),
+            started_at: unix_now(),
+        }
     }
 }
 
@@ -104,16 +115,32 @@ impl Replay {
             let actual = transport.exchange(&request).map_err(|message| ReplayError::Transport { step, message })?;
             let rules = Rules::for_request(&request, &self.generated);
             self.generated.extend(generated_keys(&actual));
+            collect_times(&request, &mut self.client_times);
             let mut cmp = compare::Comparison {
                 bindings: &mut self.placeholders.bindings,
                 sent_at,
                 tolerance: self.tolerance,
                 rules: &rules,
+                server_clock: Some(compare::ServerClock { since: self.started_at, client_times: &self.client_times }),
             };
             cmp.message(&expected, &actual).map_err(|mismatch| ReplayError::Mismatch { step, mismatch })?;
             self.steps = step + 1;
         }
         Ok(())
+    }
+}
+
+/// Every DateTime (and Date Time Extended, in seconds) in `item`.
+fn collect_times(item: &Ttlv, out: &mut std::collections::HashSet<i64>) {
+    match &item.value {
+        Value::DateTime(t) => {
+            out.insert(*t);
+        }
+        Value::DateTimeExtended(t) => {
+            out.insert(t.div_euclid(1_000_000));
+        }
+        Value::Structure(children) => children.iter().for_each(|c| collect_times(c, out)),
+        _ => {}
     }
 }
 
