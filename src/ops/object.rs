@@ -292,6 +292,10 @@ impl AttributeSet {
             .iter()
             .map(|a| match a {
                 Attribute::Custom(c) if version.major < 2 => Attribute::Custom(c.to_custom_form()),
+                // KMIP 1.0's Digest has no Key Format Type (1.1 added it).
+                Attribute::Digest(d) if version == Version::new(1, 0) => {
+                    Attribute::Digest(crate::kmip::objects::Digest { key_format_type: None, ..d.clone() })
+                }
                 other => other.clone(),
             })
             .filter(|a| a.exists_in(version))

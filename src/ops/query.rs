@@ -30,7 +30,12 @@ const OBJECT_TYPES: &[ObjectType] = &[
 /// The server profiles kmipd claims, with the protocol versions it claims them for: exactly
 /// those whose every OASIS test case passes (`kmipd conformance --check` fails otherwise;
 /// see CONFORMANCE.md).
-const CLAIMED_PROFILES: &[(&str, &[&str])] = &[];
+const CLAIMED_PROFILES: &[(&str, &[&str])] = &[
+    ("CS-BC", &["1.4"]),
+    ("CS-RNG", &["1.2", "1.3", "1.4", "2.0", "2.1"]),
+    ("OMOS", &["1.0", "1.1", "1.2", "1.3", "1.4", "2.0", "2.1"]),
+    ("SASED", &["1.4", "2.0", "2.1"]),
+];
 
 /// Profile Name values of each profile: the 1.x name without its version suffix (`…KMIPV` +
 /// `1_4`), and the 2.x name (the version goes into Profile Version).
@@ -154,5 +159,28 @@ fn capabilities(version: Version) -> CapabilityInformation {
         shredding_algorithm: None,
         rng_mode: None,
         quantum_safe_capability: known(Tag::QUANTUM_SAFE_CAPABILITY, false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(version: Version) -> Vec<(ProfileName, Option<(i32, i32)>)> {
+        profiles(version).into_iter().map(|p| (p.profile_name, p.profile_version.map(|v| (v.major, v.minor)))).collect()
+    }
+
+    #[test]
+    fn profiles_are_named_as_the_response_version_can() {
+        // Profile Name exists from 1.3 on.
+        assert!(names(Version::new(1, 2)).is_empty());
+        let v14 = names(Version::new(1, 4));
+        assert!(v14.contains(&(ProfileName::StorageArrayWithSelfEncryptingDriveServerKMIPV1_4, None)), "{v14:?}");
+        assert!(v14.contains(&(ProfileName::OpaqueManagedObjectStoreServerKMIPV1_0, None)), "{v14:?}");
+        let v21 = names(Version::new(2, 1));
+        assert!(v21.contains(&(ProfileName::OpaqueManagedObjectStoreServer, Some((2, 1)))), "{v21:?}");
+        assert!(v21.contains(&(ProfileName::OpaqueManagedObjectStoreServer, Some((2, 0)))), "{v21:?}");
+        assert!(v21.iter().all(|(_, v)| v.is_some()));
+        assert_eq!(claimed_profiles().len(), CLAIMED_PROFILES.iter().map(|(_, v)| v.len()).sum::<usize>());
     }
 }
