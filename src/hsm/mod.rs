@@ -563,6 +563,10 @@ pub trait Hsm: Send + Sync {
     /// Mixes `seed` into the HSM's generator.
     fn seed_random(&self, seed: &[u8]) -> HsmResult<()>;
 
+    /// Reads a private key's components, when the HSM lets them out (not sensitive, extractable);
+    /// otherwise [`ErrorClass::Sensitive`].
+    fn export_private_key(&self, key: &[u8]) -> HsmResult<PrivateKeyMaterial>;
+
     /// Reads the public half of a key pair (by the public or the private key's id).
     fn public_key(&self, key: &[u8]) -> HsmResult<PublicKeyMaterial>;
 

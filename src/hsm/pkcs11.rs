@@ -1107,6 +1107,76 @@ impl Hsm for Pkcs11Hsm {
         })
     }
 
+    fn export_private_key(&self, key: &[u8]) -> HsmResult<PrivateKeyMaterial> {
+        const SENSITIVE: &str = "the private key is sensitive or not extractable";
+        self.with_key(Idempotence::Idempotent, key, |s, handle| {
+            let wanted = [
+                AttributeType::KeyType,
+                AttributeType::Modulus,
+                AttributeType::PublicExponent,
+                AttributeType::PrivateExponent,
+                AttributeType::Prime1,
+                AttributeType::Prime2,
+                AttributeType::Exponent1,
+                AttributeType::Exponent2,
+                AttributeType::Coefficient,
+                AttributeType::EcParams,
+                AttributeType::Value,
+            ];
+            let attrs = match s.get_attributes(handle, &wanted) {
+                Ok(attrs) => attrs,
+                Err(e) if rv(&e) == Some(RvError::AttributeSensitive) => return Err(HsmError::Sensitive(SENSITIVE.into())),
+                Err(e) => return Err(e.into()),
+            };
+            let mut key_type = None;
+            let (mut n, mut e, mut params) = (None, None, None);
+            let [mut d, mut p, mut q, mut dp, mut dq, mut qinv, mut value] = Default::default();
+            for attr in attrs {
+                match attr {
+                    Attribute::KeyType(t) => key_type = Some(t),
+                    Attribute::Modulus(v) => n = Some(v),
+                    Attribute::PublicExponent(v) => e = Some(v),
+                    Attribute::PrivateExponent(v) => d = Some(Zeroizing::new(v)),
+                    Attribute::Prime1(v) => p = Some(Zeroizing::new(v)),
+                    Attribute::Prime2(v) => q = Some(Zeroizing::new(v)),
+                    Attribute::Exponent1(v) => dp = Some(Zeroizing::new(v)),
+                    Attribute::Exponent2(v) => dq = Some(Zeroizing::new(v)),
+                    Attribute::Coefficient(v) => qinv = Some(Zeroizing::new(v)),
+                    Attribute::EcParams(v) => params = Some(v),
+                    Attribute::Value(v) => value = Some(Zeroizing::new(v)),
+                    _ => {}
+                }
+            }
+            // cryptoki leaves out the attributes the module reports unavailable: that is how a sensitive key answers.
+            if key_type == Some(CkKeyType::RSA) {
+                return match (n, e, d, p, q, dp, dq, qinv) {
+                    (Some(modulus), Some(public_exponent), Some(d), Some(p), Some(q), Some(dp), Some(dq), Some(qinv)) => {
+                        Ok(PrivateKeyMaterial::Rsa {
+                            modulus,
+                            public_exponent,
+                            private_exponent: d,
+                            prime_1: p,
+                            prime_2: q,
+                            exponent_1: dp,
+                            exponent_2: dq,
+                            coefficient: qinv,
+                        })
+                    }
+                    _ => Err(HsmError::Sensitive(SENSITIVE.into())),
+                };
+            }
+            match (params, value) {
+                (Some(params), Some(value)) => {
+                    let curve = curve_from_params(&params)
+                        .ok_or_else(|| HsmError::NotSupported("private key on an unknown curve".into()))?;
+                    Ok(PrivateKeyMaterial::Ec { curve, value })
+                }
+                (Some(_), None) => Err(HsmError::Sensitive(SENSITIVE.into())),
+                _ => Err(HsmError::InvalidInput("not an RSA or EC private key".into())),
+            }
+        })
+    }
+
     fn export_secret_key(&self, key: &[u8]) -> HsmResult<SecretBytes> {
         self.with_key(Idempotence::Idempotent, key, |s, handle| {
             match s.get_attributes(handle, &[AttributeType::Value]) {

@@ -68,11 +68,7 @@ pub(super) fn run(cx: &OpContext<'_>, request: &GetRequest) -> Result<Outcome, O
         ObjectType::PublicKey if m.attributes.flag(Tag::SENSITIVE) == Some(true) => return Err(OpError::Sensitive(uid)),
         ObjectType::PublicKey => ManagedObject::PublicKey(PublicKey { key_block: public_block(&svc, &m, format)? }),
         ObjectType::PrivateKey => {
-            return Err(if m.attributes.flag(Tag::SENSITIVE) == Some(true) {
-                OpError::Sensitive(uid)
-            } else {
-                OpError::NotExtractable(uid)
-            })
+            ManagedObject::PrivateKey(PrivateKey { key_block: private_block(&svc, &m, format.or(registered))? })
         }
         ObjectType::Certificate => {
             let der = stored(&m)?;
@@ -127,6 +123,24 @@ fn secret_block(svc: &Services<'_>, m: &Managed, format: KeyFormatType) -> Resul
     let value = svc.hsm.export_secret_key(uid.as_bytes())?;
     let (algorithm, length) = object::algorithm_and_length(&m.attributes);
     material::secret_to_block(value, format, algorithm, length)
+}
+
+/// A private key's block, read from the HSM when policy allows: in `format`, else PKCS#1 for
+/// RSA and PKCS#8 for EC keys.
+fn private_block(svc: &Services<'_>, m: &Managed, format: Option<KeyFormatType>) -> Result<KeyBlock, OpError> {
+    let uid = m.uid();
+    if m.attributes.flag(Tag::SENSITIVE) == Some(true) {
+        return Err(OpError::Sensitive(uid.to_owned()));
+    }
+    if m.attributes.flag(Tag::EXTRACTABLE) == Some(false) {
+        return Err(OpError::NotExtractable(uid.to_owned()));
+    }
+    let private = svc.hsm.export_private_key(uid.as_bytes())?;
+    let format = format.unwrap_or(match private {
+        crate::hsm::PrivateKeyMaterial::Rsa { .. } => KeyFormatType::PKCS_1,
+        crate::hsm::PrivateKeyMaterial::Ec { .. } => KeyFormatType::PKCS_8,
+    });
+    material::private_to_block(&private, format)
 }
 
 /// A public key's block: as registered when no other format is asked, else converted; a
