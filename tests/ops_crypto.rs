@@ -421,3 +421,54 @@ fn usage_policy_answers_per_version() {
     send(V21, "Encrypt", &format!("{}{ecb}{block}", uid(&k))).ok();
     send(V21, "Encrypt", &format!("{}{ecb}{block}", uid(&k))).fails(ResultReason::PermissionDenied);
 }
+
+/// The first item tagged `tag` anywhere below `item`, depth first.
+fn find(item: &Ttlv, tag: Tag) -> Option<&Ttlv> {
+    if item.tag == tag {
+        return Some(item);
+    }
+    item.children().iter().find_map(|c| find(c, tag))
+}
+
+fn integer(item: &Ttlv, tag: Tag) -> i32 {
+    match find(item, tag).map(|i| &i.value) {
+        Some(Value::Integer(v)) => *v,
+        other => panic!("no {tag}: {other:?} in {item:#?}"),
+    }
+}
+
+/// Triple DES keys: generated (three- and two-key, KMIP lengths 168 and 112) and registered,
+/// with the effective length recorded and the material coming back as registered.
+#[test]
+fn triple_des_keys_are_generated_and_registered() {
+    for (bits, version) in [(168, V21), (112, V21), (168, V14)] {
+        let payload = if version == V21 {
+            format!(
+                r#"<ObjectType type="Enumeration" value="SymmetricKey"/><Attributes><CryptographicAlgorithm type="Enumeration" value="DES3"/>
+                <CryptographicLength type="Integer" value="{bits}"/><CryptographicUsageMask type="Integer" value="Encrypt Decrypt"/></Attributes>"#
+            )
+        } else {
+            format!(
+                r#"<ObjectType type="Enumeration" value="SymmetricKey"/><TemplateAttribute>
+                <Attribute><AttributeName type="TextString" value="Cryptographic Algorithm"/><AttributeValue type="Enumeration" value="DES3"/></Attribute>
+                <Attribute><AttributeName type="TextString" value="Cryptographic Length"/><AttributeValue type="Integer" value="{bits}"/></Attribute>
+                </TemplateAttribute>"#
+            )
+        };
+        let key = send(version, "Create", &payload).ok().text(Tag::UNIQUE_IDENTIFIER);
+        let attrs = send(V21, "GetAttributes", &uid(&key)).ok();
+        assert_eq!(integer(&attrs.0, Tag::CRYPTOGRAPHIC_LENGTH), bits);
+    }
+    let bad = r#"<ObjectType type="Enumeration" value="SymmetricKey"/><Attributes><CryptographicAlgorithm type="Enumeration" value="DES3"/>
+        <CryptographicLength type="Integer" value="128"/></Attributes>"#;
+    send(V21, "Create", bad).fails(ResultReason::InvalidField);
+    let material = "0123456789abcdeffedcba987654321089abcdef01234567";
+    let extractable = r#"<Sensitive type="Boolean" value="false"/><Extractable type="Boolean" value="true"/>"#;
+    let key = register_key("DES3", material, "Encrypt Decrypt", extractable);
+    let got = send(V21, "Get", &uid(&key)).ok();
+    assert_eq!(integer(&got.0, Tag::CRYPTOGRAPHIC_LENGTH), 168);
+    match find(&got.0, Tag::KEY_MATERIAL).map(|i| &i.value) {
+        Some(Value::ByteString(b)) => assert_eq!(b, &hex(material)),
+        other => panic!("no key material: {other:?}"),
+    }
+}

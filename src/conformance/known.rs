@@ -35,6 +35,9 @@ pub const KNOWN: &[Known] = &[
     Known { stem: "SKFF-M-9-*", class: Class::BrokenTestCase, why: REFERENCE_ATTRIBUTES },
     Known { stem: "SKFF-M-10-*", class: Class::BrokenTestCase, why: REFERENCE_ATTRIBUTES },
     Known { stem: "SKFF-M-11-*", class: Class::BrokenTestCase, why: REFERENCE_ATTRIBUTES },
+    // The Triple DES steps of these pass; what fails is the same reference-server attributes.
+    Known { stem: "SKFF-M-12-*", class: Class::BrokenTestCase, why: REFERENCE_ATTRIBUTES },
+    Known { stem: "SKFF-O-6-*", class: Class::BrokenTestCase, why: REFERENCE_ATTRIBUTES },
     Known {
         stem: "OMOS-O-1-14",
         class: Class::BrokenTestCase,

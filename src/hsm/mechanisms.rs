@@ -14,6 +14,8 @@ pub(super) fn secret_key_type(algorithm: SecretKeyAlgorithm) -> CkKeyType {
     match algorithm {
         SecretKeyAlgorithm::Aes => CkKeyType::AES,
         SecretKeyAlgorithm::GenericSecret => CkKeyType::GENERIC_SECRET,
+        SecretKeyAlgorithm::Des3 => CkKeyType::DES3,
+        SecretKeyAlgorithm::Des2 => CkKeyType::DES2,
     }
 }
 

@@ -82,6 +82,10 @@ pub enum SecretKeyAlgorithm {
     Aes,
     /// A generic secret for HMAC (any hash); 8..=4096 bits in whole bytes.
     GenericSecret,
+    /// Three-key Triple DES: 24 bytes with parity bits, 168 effective bits (KMIP's Cryptographic Length).
+    Des3,
+    /// Two-key Triple DES (KMIP's DES3 of length 112): 16 bytes with parity bits.
+    Des2,
 }
 
 /// A secret key to generate.
@@ -401,6 +405,10 @@ pub enum KeyType {
     Aes,
     /// Generic secret (HMAC).
     GenericSecret,
+    /// Three-key Triple DES.
+    Des3,
+    /// Two-key Triple DES.
+    Des2,
     /// RSA.
     Rsa,
     /// EC (ECDSA curves).

@@ -625,10 +625,27 @@ impl Hsm for Pkcs11Hsm {
                 }
                 (Mechanism::GenericSecretKeyGen, CkKeyType::GENERIC_SECRET)
             }
+            SecretKeyAlgorithm::Des3 => {
+                self.require(Capability::Des3KeyGen)?;
+                if spec.bits != 168 {
+                    return Err(HsmError::InvalidInput(format!("Triple DES keys are 168 bits, not {}", spec.bits)));
+                }
+                (Mechanism::Des3KeyGen, CkKeyType::DES3)
+            }
+            SecretKeyAlgorithm::Des2 => {
+                self.require(Capability::Des2KeyGen)?;
+                if spec.bits != 112 {
+                    return Err(HsmError::InvalidInput(format!("two-key Triple DES keys are 112 bits, not {}", spec.bits)));
+                }
+                (Mechanism::Des2KeyGen, CkKeyType::DES2)
+            }
         };
         let cka_id = self.cka_id(&object.id)?;
         let id = Identity { cka_id: &cka_id, label: self.object_label(object)? };
-        let template = self.templates.secret_key(key_type, object, &id, Some(u64::from(spec.bits / 8)), None);
+        // CKM_DES2/3_KEY_GEN have a fixed size: PKCS#11 forbids CKA_VALUE_LEN in their templates.
+        let fixed_size = matches!(spec.algorithm, SecretKeyAlgorithm::Des3 | SecretKeyAlgorithm::Des2);
+        let value_len = (!fixed_size).then_some(u64::from(spec.bits / 8));
+        let template = self.templates.secret_key(key_type, object, &id, value_len, None);
         let handle = self.pool.run(Idempotence::NotIdempotent, |s| Ok(s.generate_key(&mechanism, &template)?))?;
         self.cache_put(cka_id, handle);
         Ok(())
@@ -679,6 +696,12 @@ impl Hsm for Pkcs11Hsm {
     fn import_secret_key(&self, algorithm: SecretKeyAlgorithm, value: &[u8], object: &NewObject) -> HsmResult<()> {
         if algorithm == SecretKeyAlgorithm::Aes && !matches!(value.len(), 16 | 24 | 32) {
             return Err(HsmError::InvalidInput("AES keys are 16, 24 or 32 bytes".into()));
+        }
+        if algorithm == SecretKeyAlgorithm::Des3 && value.len() != 24 {
+            return Err(HsmError::InvalidInput("Triple DES keys are 24 bytes (three keys with parity)".into()));
+        }
+        if algorithm == SecretKeyAlgorithm::Des2 && value.len() != 16 {
+            return Err(HsmError::InvalidInput("two-key Triple DES keys are 16 bytes".into()));
         }
         let key_type = secret_key_type(algorithm);
         let cka_id = self.cka_id(&object.id)?;
@@ -1172,6 +1195,8 @@ impl Hsm for Pkcs11Hsm {
                         info.key_type = match t {
                             CkKeyType::AES => KeyType::Aes,
                             CkKeyType::GENERIC_SECRET => KeyType::GenericSecret,
+                            CkKeyType::DES3 => KeyType::Des3,
+                            CkKeyType::DES2 => KeyType::Des2,
                             CkKeyType::RSA => KeyType::Rsa,
                             CkKeyType::EC => KeyType::Ec,
                             CkKeyType::EC_EDWARDS => KeyType::EcEdwards,

@@ -74,6 +74,8 @@ pub fn mechanisms_for(capability: Capability, kwp_mechanism: &str) -> Option<Vec
     Some(match capability {
         C::AesKeyGen => vec![sys::CKM_AES_KEY_GEN],
         C::GenericSecretKeyGen => vec![sys::CKM_GENERIC_SECRET_KEY_GEN],
+        C::Des3KeyGen => vec![sys::CKM_DES3_KEY_GEN],
+        C::Des2KeyGen => vec![sys::CKM_DES2_KEY_GEN],
         C::RsaKeyGen(_) => vec![sys::CKM_RSA_PKCS_KEY_PAIR_GEN],
         C::EcKeyGen(Curve::Ed25519) => vec![sys::CKM_EC_EDWARDS_KEY_PAIR_GEN],
         C::EcKeyGen(_) => vec![sys::CKM_EC_KEY_PAIR_GEN],
@@ -296,6 +298,8 @@ impl Exerciser<'_> {
                 Ok(true)
             }
             C::GenericSecretKeyGen => self.shared(Shared::Hmac).map(|_| true),
+            C::Des3KeyGen => self.secret(SecretKeySpec { algorithm: SecretKeyAlgorithm::Des3, bits: 168 }).map(|_| true),
+            C::Des2KeyGen => self.secret(SecretKeySpec { algorithm: SecretKeyAlgorithm::Des2, bits: 112 }).map(|_| true),
             C::RsaKeyGen(2048) => self.shared(Shared::Rsa).map(|_| true),
             C::RsaKeyGen(bits) => self.pair(KeyPairSpec::Rsa { bits }).map(|_| true),
             C::EcKeyGen(Curve::P256) => self.shared(Shared::P256).map(|_| true),

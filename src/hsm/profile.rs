@@ -239,6 +239,10 @@ pub enum Capability {
     AesKeyGen,
     /// Generic secret (HMAC key) generation.
     GenericSecretKeyGen,
+    /// Three-key Triple DES key generation (`CKM_DES3_KEY_GEN`).
+    Des3KeyGen,
+    /// Two-key Triple DES key generation (`CKM_DES2_KEY_GEN`).
+    Des2KeyGen,
     /// RSA key-pair generation of this size.
     RsaKeyGen(u32),
     /// EC or Ed25519 key-pair generation on this curve.
@@ -306,7 +310,7 @@ impl Capability {
     /// Every capability, in the order the probe prints them.
     pub fn all() -> Vec<Capability> {
         use Capability as C;
-        let mut all = vec![C::AesKeyGen, C::GenericSecretKeyGen];
+        let mut all = vec![C::AesKeyGen, C::GenericSecretKeyGen, C::Des3KeyGen, C::Des2KeyGen];
         all.extend([2048, 3072, 4096].map(C::RsaKeyGen));
         all.extend([Curve::P256, Curve::P384, Curve::P521, Curve::Ed25519].map(C::EcKeyGen));
         all.extend([C::AesGcm, C::AesCbc, C::AesCbcPad, C::AesCtr, C::AesEcb]);
@@ -342,6 +346,8 @@ impl Capability {
         match self {
             C::AesKeyGen => "aes-keygen".into(),
             C::GenericSecretKeyGen => "generic-secret-keygen".into(),
+            C::Des3KeyGen => "des3-keygen".into(),
+            C::Des2KeyGen => "des2-keygen".into(),
             C::RsaKeyGen(bits) => format!("rsa-keygen-{bits}"),
             C::EcKeyGen(Curve::P256) => "ec-keygen-p256".into(),
             C::EcKeyGen(Curve::P384) => "ec-keygen-p384".into(),

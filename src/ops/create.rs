@@ -71,10 +71,13 @@ fn symmetric_spec(attributes: &object::AttributeSet) -> Result<SecretKeySpec, Op
         .ok_or_else(|| OpError::InvalidField("a symmetric key needs a Cryptographic Algorithm".into()))?;
     let bits = length.ok_or_else(|| OpError::InvalidField("a symmetric key needs a Cryptographic Length".into()))?;
     let bits = bits_u32(bits)?;
-    let algorithm = object::secret_key_algorithm(algorithm)
+    let algorithm = object::secret_key_algorithm(algorithm, Some(bits))
         .ok_or_else(|| OpError::FeatureNotSupported(format!("generating {algorithm:?} keys")))?;
     if algorithm == SecretKeyAlgorithm::Aes && !matches!(bits, 128 | 192 | 256) {
         return Err(OpError::InvalidField(format!("AES keys are 128, 192 or 256 bits, not {bits}")));
+    }
+    if algorithm == SecretKeyAlgorithm::Des3 && bits != 168 {
+        return Err(OpError::InvalidField(format!("Triple DES keys are 168 or 112 bits, not {bits}")));
     }
     if algorithm == SecretKeyAlgorithm::GenericSecret && (bits % 8 != 0 || !(8..=4096).contains(&bits)) {
         return Err(OpError::InvalidField(format!("HMAC keys are 8..=4096 bits in whole bytes, not {bits}")));
