@@ -472,3 +472,35 @@ fn triple_des_keys_are_generated_and_registered() {
         other => panic!("no key material: {other:?}"),
     }
 }
+
+/// PSS with the client's Salt Length (CS-AC-M-1 signs with 222, the most a 2048-bit modulus and
+/// SHA-256 allow); a verification without one accepts the hash length and the longest salt.
+#[test]
+fn pss_salt_length_is_honoured() {
+    use sha2::Digest as _;
+    let (private, public) =
+        key_pair(r#"<CryptographicAlgorithm type="Enumeration" value="RSA"/><CryptographicLength type="Integer" value="2048"/>"#);
+    let pss = |salt: Option<i32>| {
+        let salt = salt.map(|s| format!(r#"<SaltLength type="Integer" value="{s}"/>"#)).unwrap_or_default();
+        params(&format!(
+            r#"<PaddingMethod type="Enumeration" value="PSS"/><HashingAlgorithm type="Enumeration" value="SHA_256"/>{salt}"#
+        ))
+    };
+    let digest = sha2::Sha256::digest(b"message").to_vec();
+    for message in [data("Data", b"message"), data("DigestedData", &digest)] {
+        let verify = |p: &str, sig: &[u8]| {
+            send(V21, "SignatureVerify", &format!("{}{p}{message}{}", uid(&public), data("SignatureData", sig))).ok().valid()
+        };
+        for salt in [222, 10] {
+            let signature =
+                send(V21, "Sign", &format!("{}{}{message}", uid(&private), pss(Some(salt)))).ok().bytes(Tag::SIGNATURE_DATA);
+            assert!(verify(&pss(Some(salt)), &signature), "salt {salt}");
+            assert!(!verify(&pss(Some(32)), &signature), "salt {salt} checked as 32");
+            // Without a Salt Length: the longest salt is accepted, others are not guessed.
+            assert_eq!(verify(&pss(None), &signature), salt == 222, "salt {salt} not given");
+        }
+    }
+    send(V21, "Sign", &format!("{}{}{}", uid(&private), pss(Some(-1)), data("Data", b"m"))).fails(ResultReason::InvalidField);
+    let too_long = send(V21, "Sign", &format!("{}{}{}", uid(&private), pss(Some(223)), data("Data", b"m")));
+    assert_eq!(too_long.status(), ResultStatus::OperationFailed);
+}

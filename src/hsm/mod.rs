@@ -348,8 +348,8 @@ pub struct Encrypted {
 pub enum SignatureAlgorithm {
     /// RSASSA-PKCS1-v1_5 over the given hash.
     RsaPkcs1v15(HashAlg),
-    /// RSASSA-PSS with MGF1 over the same hash and a salt as long as the hash.
-    RsaPss(HashAlg),
+    /// RSASSA-PSS with MGF1 over the same hash; the salt is this many bytes, or as long as the hash when `None`.
+    RsaPss(HashAlg, Option<u32>),
     /// ECDSA over the given hash; signatures are raw `r || s` (PKCS#11 encoding).
     Ecdsa(HashAlg),
     /// Pure Ed25519 (RFC 8032).

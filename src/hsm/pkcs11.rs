@@ -451,7 +451,7 @@ impl Pkcs11Hsm {
                         .map_err(|_| not_supported_sig(Capability::RsaPkcs1Sign(hash), Capability::RsaPkcs1Raw))
                 }
             }
-            SignatureAlgorithm::RsaPss(hash) => {
+            SignatureAlgorithm::RsaPss(hash, _) => {
                 // cryptoki 0.12 has no CKM_SHA224_RSA_PKCS_PSS: SHA-224 always hashes first.
                 if p.supports(Capability::RsaPss(hash)) && hash != HashAlg::Sha224 {
                     Ok(SignaturePlan::InHsm)
@@ -479,7 +479,7 @@ impl Pkcs11Hsm {
     fn prehashed_plan(&self, algorithm: SignatureAlgorithm) -> HsmResult<SignaturePlan> {
         let (raw, hash) = match algorithm {
             SignatureAlgorithm::RsaPkcs1v15(hash) => (Capability::RsaPkcs1Raw, hash),
-            SignatureAlgorithm::RsaPss(hash) => (Capability::RsaPssRaw, hash),
+            SignatureAlgorithm::RsaPss(hash, _) => (Capability::RsaPssRaw, hash),
             SignatureAlgorithm::Ecdsa(hash) => (Capability::EcdsaRaw, hash),
             SignatureAlgorithm::Ed25519 => {
                 return Err(HsmError::NotSupported("Ed25519 signs whole messages, not digests".into()))
@@ -522,7 +522,9 @@ impl Pkcs11Hsm {
                         info.extend_from_slice(&digest);
                         run(s, &Mechanism::RsaPkcs, handle, &info)
                     }
-                    SignatureAlgorithm::RsaPss(_) => run(s, &Mechanism::RsaPkcsPss(pss_params(hash)), handle, &digest),
+                    SignatureAlgorithm::RsaPss(_, salt) => {
+                        run(s, &Mechanism::RsaPkcsPss(pss_params(hash, salt)), handle, &digest)
+                    }
                     _ => run(s, &Mechanism::Ecdsa, handle, &digest),
                 }
             }

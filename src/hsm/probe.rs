@@ -321,16 +321,16 @@ impl Exerciser<'_> {
                 // cryptoki 0.12 cannot name CKM_SHA224_RSA_PKCS_PSS, so kmipd always serves it by hashing first:
                 // exercise it the way it is used.
                 let (private, public) = self.shared(Shared::Rsa)?;
-                let algorithm = SignatureAlgorithm::RsaPss(HashAlg::Sha224);
+                let algorithm = SignatureAlgorithm::RsaPss(HashAlg::Sha224, None);
                 hsm.sign_verify_hash_first((&private, &public), algorithm, HashAlg::Sha224, DATA)
             }
-            C::RsaPss(hash) => self.sign_verify(Shared::Rsa, SignatureAlgorithm::RsaPss(hash)),
+            C::RsaPss(hash) => self.sign_verify(Shared::Rsa, SignatureAlgorithm::RsaPss(hash, None)),
             C::Ecdsa(hash) => self.sign_verify(Shared::P256, SignatureAlgorithm::Ecdsa(hash)),
             C::EdDsa => self.sign_verify(Shared::Ed25519, SignatureAlgorithm::Ed25519),
             C::RsaPkcs1Raw | C::RsaPssRaw | C::EcdsaRaw => {
                 let (key, algorithm) = match capability {
                     C::RsaPkcs1Raw => (Shared::Rsa, SignatureAlgorithm::RsaPkcs1v15(HashAlg::Sha256)),
-                    C::RsaPssRaw => (Shared::Rsa, SignatureAlgorithm::RsaPss(HashAlg::Sha256)),
+                    C::RsaPssRaw => (Shared::Rsa, SignatureAlgorithm::RsaPss(HashAlg::Sha256, None)),
                     _ => (Shared::P256, SignatureAlgorithm::Ecdsa(HashAlg::Sha256)),
                 };
                 let (private, public) = self.shared(key)?;
