@@ -504,3 +504,148 @@ fn pss_salt_length_is_honoured() {
     let too_long = send(V21, "Sign", &format!("{}{}{}", uid(&private), pss(Some(223)), data("Data", b"m")));
     assert_eq!(too_long.status(), ResultStatus::OperationFailed);
 }
+
+/// Every item tagged `tag` below `item`, depth first.
+fn find_all(item: &Ttlv, tag: Tag) -> Vec<&Ttlv> {
+    let mut out = Vec::new();
+    if item.tag == tag {
+        out.push(item);
+    }
+    for c in item.children() {
+        out.extend(find_all(c, tag));
+    }
+    out
+}
+
+/// The 2.1 attributes of an object.
+fn attributes_of(key: &str) -> Ttlv {
+    send(V21, "GetAttributes", &uid(key)).ok().0
+}
+
+/// (Link Type, linked UID) of every Link.
+fn links(attributes: &Ttlv) -> Vec<(u32, String)> {
+    find_all(attributes, Tag::LINK)
+        .into_iter()
+        .map(|l| match (l.child(Tag::LINK_TYPE).map(|t| &t.value), l.child(Tag::LINKED_OBJECT_IDENTIFIER).map(|u| &u.value)) {
+            (Some(Value::Enumeration(t)), Some(Value::TextString(u))) => (*t, u.clone()),
+            other => panic!("odd link {other:?}"),
+        })
+        .collect()
+}
+
+fn names(attributes: &Ttlv) -> Vec<String> {
+    find_all(attributes, Tag::NAME_VALUE)
+        .into_iter()
+        .map(|n| match &n.value {
+            Value::TextString(t) => t.clone(),
+            other => panic!("odd name {other:?}"),
+        })
+        .collect()
+}
+
+fn date(attributes: &Ttlv, tag: Tag) -> i64 {
+    match find(attributes, tag).map(|d| &d.value) {
+        Some(Value::DateTime(t)) => *t,
+        other => panic!("no {tag}: {other:?}"),
+    }
+}
+
+fn state(attributes: &Ttlv) -> u32 {
+    match find(attributes, Tag::STATE).map(|d| &d.value) {
+        Some(Value::Enumeration(s)) => *s,
+        other => panic!("no state: {other:?}"),
+    }
+}
+
+const REPLACEMENT_LINK: u32 = 0x106;
+const REPLACED_LINK: u32 = 0x107;
+const ACTIVE: u32 = 2;
+const PRE_ACTIVE: u32 = 1;
+
+/// Re-key: the replacement is a new HSM key with the existing key's attributes, names moved
+/// over (plus the requested one), links both ways, dates copied or moved by the Offset.
+#[test]
+fn rekey_replaces_a_symmetric_key_with_links_names_and_offset_dates() {
+    let name = format!("rekey-original-{}", std::process::id());
+    let payload = format!(
+        r#"<ObjectType type="Enumeration" value="SymmetricKey"/><Attributes><CryptographicAlgorithm type="Enumeration" value="AES"/>
+        <CryptographicLength type="Integer" value="256"/><CryptographicUsageMask type="Integer" value="Encrypt Decrypt"/>
+        <ActivationDate type="DateTime" value="$NOW-3600"/><DeactivationDate type="DateTime" value="$NOW+86400"/>
+        <Name><NameValue type="TextString" value="{name}"/><NameType type="Enumeration" value="UninterpretedTextString"/></Name>
+        <UsageLimits><UsageLimitsTotal type="LongInteger" value="64"/><UsageLimitsUnit type="Enumeration" value="Byte"/></UsageLimits>
+        </Attributes>"#
+    );
+    let original = send(V21, "Create", &payload).ok().text(Tag::UNIQUE_IDENTIFIER);
+    let ecb = params(&mode("ECB"));
+    let block = data("Data", &[7; 16]);
+    let before = send(V21, "Encrypt", &format!("{}{ecb}{block}", uid(&original))).ok().bytes(Tag::DATA);
+    // 1.4 form, with a name added to the copied one.
+    let extra = format!("{name}-next");
+    let template = format!(
+        r#"<TemplateAttribute><Attribute><AttributeName type="TextString" value="Name"/><AttributeValue>
+        <NameValue type="TextString" value="{extra}"/><NameType type="Enumeration" value="UninterpretedTextString"/>
+        </AttributeValue></Attribute></TemplateAttribute>"#
+    );
+    let first = send(V14, "ReKey", &format!("{}{template}", uid(&original))).ok().text(Tag::UNIQUE_IDENTIFIER);
+    assert_ne!(first, original);
+    let (old, new) = (attributes_of(&original), attributes_of(&first));
+    assert_eq!(names(&old), Vec::<String>::new());
+    assert_eq!(names(&new), vec![name.clone(), extra]);
+    assert_eq!(links(&old), vec![(REPLACEMENT_LINK, first.clone())]);
+    assert_eq!(links(&new), vec![(REPLACED_LINK, original.clone())]);
+    assert_eq!(state(&new), ACTIVE);
+    for tag in [Tag::ACTIVATION_DATE, Tag::DEACTIVATION_DATE] {
+        assert_eq!(date(&new, tag), date(&old, tag), "{tag}");
+    }
+    assert!(date(&new, Tag::INITIAL_DATE) >= date(&old, Tag::INITIAL_DATE));
+    // New material.
+    let after = send(V21, "Encrypt", &format!("{}{ecb}{block}", uid(&first))).ok().bytes(Tag::DATA);
+    assert_ne!(after, before);
+    // With an Offset of a day (2.1, the ID Placeholder of the batch): Pre-Active, dates moved.
+    let second = send(V21, "ReKey", &format!(r#"{}<Offset type="Interval" value="86400"/>"#, uid(&first)))
+        .ok()
+        .text(Tag::UNIQUE_IDENTIFIER);
+    let (old, new) = (attributes_of(&first), attributes_of(&second));
+    assert_eq!(state(&new), PRE_ACTIVE);
+    let moved = date(&new, Tag::ACTIVATION_DATE) - date(&old, Tag::ACTIVATION_DATE);
+    assert!((86400 + 3600 - 5..=86400 + 3600 + 5).contains(&moved), "moved by {moved}");
+    assert_eq!(date(&new, Tag::DEACTIVATION_DATE) - date(&old, Tag::DEACTIVATION_DATE), moved);
+    // Not a symmetric key; someone else's key; a destroyed key.
+    let (_, public) =
+        key_pair(r#"<CryptographicAlgorithm type="Enumeration" value="EC"/><CryptographicLength type="Integer" value="256"/>"#);
+    send(V21, "ReKey", &uid(&public)).fails(ResultReason::InvalidObjectType);
+    send_as("CN=stranger", V21, "ReKey", &uid(&second)).fails(ResultReason::PermissionDenied);
+    let revoke = format!(r#"{}<RevocationReason><RevocationReasonCode type="Enumeration" value="CessationOfOperation"/></RevocationReason>"#, uid(&original));
+    send(V21, "Revoke", &revoke).ok();
+    send(V21, "Destroy", &uid(&original)).ok();
+    send(V21, "ReKey", &uid(&original)).fails(ResultReason::ObjectDestroyed);
+}
+
+/// Re-key Key Pair: both halves replaced, linked to each other and to what they replace.
+#[test]
+fn rekey_key_pair_replaces_both_halves() {
+    let (private, public) =
+        key_pair(r#"<CryptographicAlgorithm type="Enumeration" value="RSA"/><CryptographicLength type="Integer" value="2048"/>"#);
+    let a = send(V21, "ReKeyKeyPair", &format!(r#"<PrivateKeyUniqueIdentifier type="TextString" value="{private}"/>"#)).ok();
+    let (new_private, new_public) = (a.text(Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER), a.text(Tag::PUBLIC_KEY_UNIQUE_IDENTIFIER));
+    let mut l = links(&attributes_of(&new_private));
+    l.sort();
+    assert_eq!(l, vec![(0x102, new_public.clone()), (REPLACED_LINK, private.clone())]);
+    let mut l = links(&attributes_of(&new_public));
+    l.sort();
+    assert_eq!(l, vec![(0x103, new_private.clone()), (REPLACED_LINK, public.clone())]);
+    assert!(links(&attributes_of(&private)).contains(&(REPLACEMENT_LINK, new_private.clone())));
+    assert!(links(&attributes_of(&public)).contains(&(REPLACEMENT_LINK, new_public.clone())));
+    let p = params(r#"<PaddingMethod type="Enumeration" value="PSS"/><HashingAlgorithm type="Enumeration" value="SHA_256"/>"#);
+    let message = data("Data", b"rekeyed");
+    let signature = send(V21, "Sign", &format!("{}{p}{message}", uid(&new_private))).ok().bytes(Tag::SIGNATURE_DATA);
+    let check = |key: &str| {
+        send(V21, "SignatureVerify", &format!("{}{p}{message}{}", uid(key), data("SignatureData", &signature))).ok().valid()
+    };
+    assert!(check(&new_public));
+    assert!(!check(&public));
+    // A symmetric key is no key pair.
+    let aes = register_key("AES", AES128, "Encrypt", "");
+    send(V21, "ReKeyKeyPair", &format!(r#"<PrivateKeyUniqueIdentifier type="TextString" value="{aes}"/>"#))
+        .fails(ResultReason::InvalidObjectType);
+}

@@ -37,14 +37,30 @@ pub(super) fn run(cx: &OpContext<'_>, request: &CreateRequest) -> Result<Outcome
     let now = object::now();
     object::initial_state(&mut attributes, now);
     object::generated(&mut attributes, now);
-    let usage = object::key_usage(attributes.usage_mask());
-    let creation = Creation {
+    let uid = generate(cx, &svc, request.object_type, spec, attributes, protection)?;
+    let undo = object::uncreate(uid.clone());
+    Ok(Outcome::reply(ResponsePayload::Create(Box::new(CreateResponse {
         object_type: request.object_type,
-        attributes: attributes.clone(),
-        hsm_kind: Some(ObjectKind::SecretKey),
-        material: None,
-    };
-    let uid = object::create(cx, &svc, creation, |uid| {
+        unique_identifier: UniqueIdentifier::Text(uid),
+        template_attribute: None,
+    })))
+    .with_undo(undo))
+}
+
+/// Records a new object with `attributes` (complete but for its identity) and generates its
+/// key in the HSM; returns the UID. Shared with Re-key.
+pub(super) fn generate(
+    cx: &OpContext<'_>,
+    svc: &object::Services<'_>,
+    object_type: ObjectType,
+    spec: SecretKeySpec,
+    attributes: object::AttributeSet,
+    protection: (bool, bool),
+) -> Result<String, OpError> {
+    let usage = object::key_usage(attributes.usage_mask());
+    let creation =
+        Creation { object_type, attributes: attributes.clone(), hsm_kind: Some(ObjectKind::SecretKey), material: None };
+    let uid = object::create(cx, svc, creation, |uid| {
         let new = object::new_hsm_object(uid, &attributes, usage, protection);
         Ok(svc.hsm.generate_secret_key(spec, &new)?)
     })?;
@@ -55,17 +71,11 @@ pub(super) fn run(cx: &OpContext<'_>, request: &CreateRequest) -> Result<Outcome
             Ok(())
         })?;
     }
-    let undo = object::uncreate(uid.clone());
-    Ok(Outcome::reply(ResponsePayload::Create(Box::new(CreateResponse {
-        object_type: request.object_type,
-        unique_identifier: UniqueIdentifier::Text(uid),
-        template_attribute: None,
-    })))
-    .with_undo(undo))
+    Ok(uid)
 }
 
 /// The HSM key to generate for a Symmetric Key's Cryptographic Algorithm and Length.
-fn symmetric_spec(attributes: &object::AttributeSet) -> Result<SecretKeySpec, OpError> {
+pub(super) fn symmetric_spec(attributes: &object::AttributeSet) -> Result<SecretKeySpec, OpError> {
     let (algorithm, length) = object::algorithm_and_length(attributes);
     let algorithm = algorithm
         .ok_or_else(|| OpError::InvalidField("a symmetric key needs a Cryptographic Algorithm".into()))?;

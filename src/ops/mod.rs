@@ -80,6 +80,8 @@ mod modify_attribute;
 mod object;
 mod query;
 mod register;
+mod rekey;
+mod rekey_key_pair;
 mod revoke;
 mod rng_retrieve;
 mod rng_seed;
@@ -339,8 +341,10 @@ fn handler(operation: Operation) -> Option<Handler> {
         Operation::Hash => Some(typed!(Hash, hash::run)),
         Operation::RNGRetrieve => Some(typed!(RNGRetrieve, rng_retrieve::run)),
         Operation::RNGSeed => Some(typed!(RNGSeed, rng_seed::run)),
+        Operation::ReKey => Some(typed!(ReKey, rekey::run)),
+        Operation::ReKeyKeyPair => Some(typed!(ReKeyKeyPair, rekey_key_pair::run)),
         // Next: the rest of issue 5.
-        Operation::ReKey | Operation::ReKeyKeyPair | Operation::DeriveKey | Operation::AdjustAttribute => None,
+        Operation::DeriveKey | Operation::AdjustAttribute => None,
         // Not planned: certificates, leases, splitting, import/export, sessions,
         // server-to-client and asynchronous operations, PKCS#11, 3.0 drafts, extensions.
         Operation::Certify
