@@ -649,3 +649,49 @@ fn rekey_key_pair_replaces_both_halves() {
     send(V21, "ReKeyKeyPair", &format!(r#"<PrivateKeyUniqueIdentifier type="TextString" value="{aes}"/>"#))
         .fails(ResultReason::InvalidObjectType);
 }
+
+/// Derive Key by AES-CBC encryption inside the HSM: the derived value is the encryption of the
+/// Derivation Data under the base key; the methods SoftHSM lacks are refused.
+#[test]
+fn derive_key_by_aes_cbc_encryption_and_refusals() {
+    let base = register_key("AES", AES128, "Encrypt DeriveKey", "");
+    let iv = hex("000102030405060708090a0b0c0d0e0f");
+    let input = hex(SP800_38A_PLAIN);
+    let derive = |object_type: &str, method: &str, mode_name: &str, attributes: &str, base: &str| {
+        let parameters = format!(
+            r#"<DerivationParameters>{}{}{}</DerivationParameters>"#,
+            params(&mode(mode_name)),
+            data("InitializationVector", &iv),
+            data("DerivationData", &input)
+        );
+        send(V21, "DeriveKey", &format!(
+            r#"<ObjectType type="Enumeration" value="{object_type}"/>{}<DerivationMethod type="Enumeration" value="{method}"/>
+            {parameters}<Attributes>{attributes}</Attributes>"#,
+            uid(base)
+        ))
+    };
+    let aes256 = r#"<CryptographicAlgorithm type="Enumeration" value="AES"/><CryptographicLength type="Integer" value="256"/>
+        <Sensitive type="Boolean" value="false"/><Extractable type="Boolean" value="true"/>"#;
+    let derived = derive("SymmetricKey", "ENCRYPT", "CBC", aes256, &base).ok().text(Tag::UNIQUE_IDENTIFIER);
+    // SP 800-38A F.2.1: the CBC encryption of the first two plaintext blocks.
+    let got = send(V21, "Get", &uid(&derived)).ok();
+    match find(&got.0, Tag::KEY_MATERIAL).map(|i| &i.value) {
+        Some(Value::ByteString(b)) => assert_eq!(b, &hex("7649abac8119b246cee98e9b12e9197d5086cb9b507219ee95db113a917678b2")),
+        other => panic!("no key material: {other:?}"),
+    }
+    assert_eq!(links(&attributes_of(&derived)), vec![(0x104, base.clone())]);
+    assert_eq!(links(&attributes_of(&base)), vec![(0x105, derived.clone())]);
+    // Secret Data, shorter than the data.
+    let secret = r#"<CryptographicLength type="Integer" value="128"/>"#;
+    derive("SecretData", "ENCRYPT", "CBC", secret, &base).ok();
+    // Longer than the derivation output.
+    let long = r#"<CryptographicLength type="Integer" value="512"/>"#;
+    assert_eq!(derive("SecretData", "ENCRYPT", "CBC", long, &base).status(), ResultStatus::OperationFailed);
+    // Methods and modes the HSM lacks.
+    for (method, m) in [("PBKDF2", "CBC"), ("HMAC", "CBC"), ("HASH", "CBC"), ("ENCRYPT", "ECB"), ("ENCRYPT", "GCM")] {
+        derive("SymmetricKey", method, m, aes256, &base).fails(ResultReason::FeatureNotSupported);
+    }
+    // A key without the Derive Key bit.
+    let plain = register_key("AES", AES128, "Encrypt", "");
+    derive("SymmetricKey", "ENCRYPT", "CBC", aes256, &plain).fails(ResultReason::IncompatibleCryptographicUsageMask);
+}

@@ -67,7 +67,7 @@ fn speak(major: u8, minor: u8) {
     use Operation::*;
     let mut expected = vec![
         Query, Create, CreateKeyPair, Register, Locate, Check, Get, GetAttributes, GetAttributeList, AddAttribute,
-        ModifyAttribute, DeleteAttribute, Activate, Revoke, Destroy, Archive, Recover, ReKey,
+        ModifyAttribute, DeleteAttribute, Activate, Revoke, Destroy, Archive, Recover, ReKey, DeriveKey,
     ];
     if (major, minor) >= (1, 1) {
         expected.extend([DiscoverVersions, ReKeyKeyPair]);

@@ -343,6 +343,28 @@ pub struct Encrypted {
     pub generated_iv: Option<Vec<u8>>,
 }
 
+/// How a new secret key is derived from a base key inside the HSM (`C_DeriveKey`).
+#[derive(Clone, PartialEq, Eq)]
+pub enum Derivation {
+    /// `CKM_AES_CBC_ENCRYPT_DATA`: the new key's value is the AES-CBC encryption of `data` (whole blocks) under
+    /// the base key, cut to the new key's length.
+    AesCbcEncrypt {
+        /// The IV.
+        iv: [u8; 16],
+        /// The data encrypted; may be secret input keying material.
+        data: SecretBytes,
+    },
+}
+
+impl std::fmt::Debug for Derivation {
+    // The data may be secret: only its length is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Derivation::AesCbcEncrypt { data, .. } => write!(f, "AesCbcEncrypt({} bytes)", data.len()),
+        }
+    }
+}
+
 /// A signature scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignatureAlgorithm {
@@ -562,6 +584,9 @@ pub trait Hsm: Send + Sync {
     /// key, and with [`ErrorClass::NotSupported`] when the profile lacks `digest-key` or the hash: in both cases
     /// the caller omits the Digest instead of failing the operation.
     fn digest_key(&self, key: &[u8], algorithm: HashAlg) -> HsmResult<Vec<u8>>;
+
+    /// Derives a new secret key from the secret key `base` inside the HSM.
+    fn derive_key(&self, base: &[u8], derivation: &Derivation, spec: SecretKeySpec, object: &NewObject) -> HsmResult<()>;
 
     /// Returns `len` random bytes from the HSM's generator.
     fn random(&self, len: usize) -> HsmResult<SecretBytes>;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::RwLock;
 
 use cryptoki::error::{Error as CryptokiError, RvError};
+use cryptoki::mechanism::ekdf::AesCbcDeriveParams;
 use cryptoki::mechanism::rsa::PkcsOaepParams;
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, KeyType as CkKeyType, ObjectClass, ObjectHandle};
@@ -22,7 +23,7 @@ use super::pool::{Idempotence, PooledSession, SessionPool};
 use super::profile::{IdStrategy, IvMode, PinFormat};
 use super::templates::{Identity, Templates};
 use super::{
-    module, AttributeUpdate, Capability, Cipher, CipherStream, Curve, Direction, Encrypted, HashAlg, Hsm, HsmError,
+    module, AttributeUpdate, Capability, Cipher, CipherStream, Curve, Derivation, Direction, Encrypted, HashAlg, Hsm, HsmError,
     HsmResult, KeyPairSpec, KeyType, KeyUsage, MacAlgorithm, NewObject, ObjectInfo, ObjectKind, ObjectSummary,
     PrivateKeyMaterial, Profile, PublicKeyMaterial, SecretBytes, SecretKeyAlgorithm, SecretKeySpec, SignatureAlgorithm,
     UnwrapTarget, WrapMechanism, Wrapped,
@@ -567,6 +568,13 @@ fn not_supported_sig(direct: Capability, fallback: Capability) -> HsmError {
     HsmError::NotSupported(format!("{direct} (neither it nor the {fallback} fallback with a digest is in the profile)"))
 }
 
+/// `CKA_VALUE_LEN` of a new secret key: none for Triple DES, whose size is fixed (PKCS#11 forbids the
+/// attribute in its generation and derivation templates).
+fn value_len(spec: SecretKeySpec) -> Option<u64> {
+    let fixed_size = matches!(spec.algorithm, SecretKeyAlgorithm::Des3 | SecretKeyAlgorithm::Des2);
+    (!fixed_size).then_some(u64::from(spec.bits / 8))
+}
+
 fn format_pin(profile: &Profile, secret: &str) -> HsmResult<SecretString> {
     let pin = match profile.login.pin_format {
         PinFormat::Plain => Zeroizing::new(secret.to_string()),
@@ -644,10 +652,7 @@ impl Hsm for Pkcs11Hsm {
         };
         let cka_id = self.cka_id(&object.id)?;
         let id = Identity { cka_id: &cka_id, label: self.object_label(object)? };
-        // CKM_DES2/3_KEY_GEN have a fixed size: PKCS#11 forbids CKA_VALUE_LEN in their templates.
-        let fixed_size = matches!(spec.algorithm, SecretKeyAlgorithm::Des3 | SecretKeyAlgorithm::Des2);
-        let value_len = (!fixed_size).then_some(u64::from(spec.bits / 8));
-        let template = self.templates.secret_key(key_type, object, &id, value_len, None);
+        let template = self.templates.secret_key(key_type, object, &id, value_len(spec), None);
         let handle = self.pool.run(Idempotence::NotIdempotent, |s| Ok(s.generate_key(&mechanism, &template)?))?;
         self.cache_put(cka_id, handle);
         Ok(())
@@ -1076,6 +1081,29 @@ impl Hsm for Pkcs11Hsm {
             }
             Ok(s.digest_final()?)
         })
+    }
+
+    fn derive_key(&self, base: &[u8], derivation: &Derivation, spec: SecretKeySpec, object: &NewObject) -> HsmResult<()> {
+        let mechanism = match derivation {
+            Derivation::AesCbcEncrypt { iv, data } => {
+                self.require(Capability::AesCbcEncryptData)?;
+                if data.is_empty() || data.len() % 16 != 0 {
+                    return Err(HsmError::InvalidInput("AES-CBC derivation data must be whole 16-byte blocks".into()));
+                }
+                if usize::try_from(spec.bits / 8).map_or(true, |len| len > data.len()) {
+                    return Err(HsmError::InvalidInput("the derived key is longer than the derivation data".into()));
+                }
+                Mechanism::AesCbcEncryptData(AesCbcDeriveParams::new(*iv, data))
+            }
+        };
+        let cka_id = self.cka_id(&object.id)?;
+        let id = Identity { cka_id: &cka_id, label: self.object_label(object)? };
+        let template = self.templates.secret_key(secret_key_type(spec.algorithm), object, &id, value_len(spec), None);
+        let handle = self.with_key(Idempotence::NotIdempotent, base, |s, handle| {
+            Ok(s.derive_key(&mechanism, handle, &template)?)
+        })?;
+        self.cache_put(cka_id, handle);
+        Ok(())
     }
 
     fn random(&self, len: usize) -> HsmResult<SecretBytes> {

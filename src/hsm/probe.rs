@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use cryptoki_sys as sys;
 
 use super::{
-    AttributeUpdate, Capability, Cipher, Curve, HashAlg, Hsm, HsmConfig, HsmError, KeyPairSpec, KeyUsage, MacAlgorithm,
+    AttributeUpdate, Capability, Cipher, Curve, Derivation, HashAlg, Hsm, HsmConfig, HsmError, KeyPairSpec, KeyUsage, MacAlgorithm,
     NewObject, Pkcs11Hsm, SecretKeyAlgorithm, SecretKeySpec, SignatureAlgorithm, UnwrapTarget, WrapMechanism,
 };
 
@@ -133,6 +133,7 @@ pub fn mechanisms_for(capability: Capability, kwp_mechanism: &str) -> Option<Vec
         C::Digest(h) => {
             vec![per_hash(h, [sys::CKM_SHA_1, sys::CKM_SHA224, sys::CKM_SHA256, sys::CKM_SHA384, sys::CKM_SHA512])]
         }
+        C::AesCbcEncryptData => vec![sys::CKM_AES_CBC_ENCRYPT_DATA],
         C::AesKeyWrap => vec![sys::CKM_AES_KEY_WRAP],
         C::AesKeyWrapPad => vec![if kwp_mechanism == "CKM_AES_KEY_WRAP_KWP" {
             sys::CKM_AES_KEY_WRAP_KWP
@@ -351,6 +352,17 @@ impl Exerciser<'_> {
                 let (key, _) = self.shared(Shared::Aes)?;
                 let first = hsm.digest_key(&key, HashAlg::Sha256)?;
                 Ok(first.len() == 32 && hsm.digest_key(&key, HashAlg::Sha256)? == first)
+            }
+            C::AesCbcEncryptData => {
+                // The derived (extractable) key must hold exactly the AES-CBC encryption of the data.
+                let (base, _) = self.shared(Shared::Aes)?;
+                let iv = [9u8; 16];
+                let data = DATA.get(..32).unwrap_or(DATA);
+                let derived = NewObject { sensitive: false, ..self.extractable() };
+                let derivation = Derivation::AesCbcEncrypt { iv, data: zeroize::Zeroizing::new(data.to_vec()) };
+                hsm.derive_key(&base, &derivation, SecretKeySpec { algorithm: SecretKeyAlgorithm::Aes, bits: 256 }, &derived)?;
+                let expected = hsm.encrypt(&base, &Cipher::AesCbc { iv: Some(iv), padding: false }, data)?;
+                Ok(hsm.export_secret_key(&derived.id)?.as_slice() == expected.ciphertext.as_slice())
             }
             C::Random => Ok(hsm.random(32)?.len() == 32),
             C::SeedRandom => hsm.seed_random(b"kmipd probe seed").map(|()| true),

@@ -286,6 +286,8 @@ pub enum Capability {
     /// SoftHSM 2.6.1: works for AES and generic secrets whatever their sensitivity, with every SHA-1/SHA-2 hash.
     /// HSMs that answer `CKR_KEY_INDIGESTIBLE` for sensitive keys must not list it.
     DigestKey,
+    /// `C_DeriveKey` with `CKM_AES_CBC_ENCRYPT_DATA` (the derived value is an AES-CBC encryption under the base).
+    AesCbcEncryptData,
     /// `C_GenerateRandom`.
     Random,
     /// `C_SeedRandom`.
@@ -325,7 +327,7 @@ impl Capability {
         all.extend(HashAlg::ALL.map(C::Hmac));
         all.push(C::AesCmac);
         all.extend(HashAlg::ALL.map(C::Digest));
-        all.push(C::DigestKey);
+        all.extend([C::DigestKey, C::AesCbcEncryptData]);
         all.extend([
             C::Random,
             C::SeedRandom,
@@ -371,6 +373,7 @@ impl Capability {
             C::AesCmac => "aes-cmac".into(),
             C::Digest(h) => format!("digest-{}", h.name()),
             C::DigestKey => "digest-key".into(),
+            C::AesCbcEncryptData => "aes-cbc-encrypt-data".into(),
             C::Random => "random".into(),
             C::SeedRandom => "seed-random".into(),
             C::AesKeyWrap => "aes-kw".into(),

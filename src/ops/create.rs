@@ -37,7 +37,7 @@ pub(super) fn run(cx: &OpContext<'_>, request: &CreateRequest) -> Result<Outcome
     let now = object::now();
     object::initial_state(&mut attributes, now);
     object::generated(&mut attributes, now);
-    let uid = generate(cx, &svc, request.object_type, spec, attributes, protection)?;
+    let uid = generate(cx, &svc, request.object_type, attributes, protection, |new| svc.hsm.generate_secret_key(spec, new))?;
     let undo = object::uncreate(uid.clone());
     Ok(Outcome::reply(ResponsePayload::Create(Box::new(CreateResponse {
         object_type: request.object_type,
@@ -47,22 +47,23 @@ pub(super) fn run(cx: &OpContext<'_>, request: &CreateRequest) -> Result<Outcome
     .with_undo(undo))
 }
 
-/// Records a new object with `attributes` (complete but for its identity) and generates its
-/// key in the HSM; returns the UID. Shared with Re-key.
+/// Records a new object with `attributes` (complete but for its identity) and makes its key in
+/// the HSM with `make` (generation, derivation); returns the UID. Shared with Re-key and
+/// Derive Key.
 pub(super) fn generate(
     cx: &OpContext<'_>,
     svc: &object::Services<'_>,
     object_type: ObjectType,
-    spec: SecretKeySpec,
     attributes: object::AttributeSet,
     protection: (bool, bool),
+    make: impl FnOnce(&crate::hsm::NewObject) -> Result<(), crate::hsm::HsmError>,
 ) -> Result<String, OpError> {
     let usage = object::key_usage(attributes.usage_mask());
     let creation =
         Creation { object_type, attributes: attributes.clone(), hsm_kind: Some(ObjectKind::SecretKey), material: None };
     let uid = object::create(cx, svc, creation, |uid| {
         let new = object::new_hsm_object(uid, &attributes, usage, protection);
-        Ok(svc.hsm.generate_secret_key(spec, &new)?)
+        Ok(make(&new)?)
     })?;
     // The Digest needs the key, which exists only now: recorded by a second (flushed) write.
     if let Some(digest) = object::hsm_digest(svc.hsm, &uid)? {

@@ -62,6 +62,7 @@ mod create_key_pair;
 mod crypto;
 mod decrypt;
 mod delete_attribute;
+mod derive_key;
 mod destroy;
 mod discover_versions;
 mod encrypt;
@@ -343,8 +344,9 @@ fn handler(operation: Operation) -> Option<Handler> {
         Operation::RNGSeed => Some(typed!(RNGSeed, rng_seed::run)),
         Operation::ReKey => Some(typed!(ReKey, rekey::run)),
         Operation::ReKeyKeyPair => Some(typed!(ReKeyKeyPair, rekey_key_pair::run)),
-        // Next: the rest of issue 5.
-        Operation::DeriveKey | Operation::AdjustAttribute => None,
+        Operation::DeriveKey => Some(typed!(DeriveKey, derive_key::run)),
+        // Not yet: Adjust Attribute (2.1).
+        Operation::AdjustAttribute => None,
         // Not planned: certificates, leases, splitting, import/export, sessions,
         // server-to-client and asynchronous operations, PKCS#11, 3.0 drafts, extensions.
         Operation::Certify

@@ -24,7 +24,9 @@ pub(super) fn run(cx: &OpContext<'_>, request: &ReKeyRequest) -> Result<Outcome,
     let mut attributes = replacement(&svc, &existing, &requested, request.offset)?;
     let spec = super::create::symmetric_spec(&attributes)?;
     let protection = object::key_protection(&mut attributes, cx.backend.policy());
-    let uid = super::create::generate(cx, &svc, ObjectType::SymmetricKey, spec, attributes, protection)?;
+    let uid = super::create::generate(cx, &svc, ObjectType::SymmetricKey, attributes, protection, |new| {
+        svc.hsm.generate_secret_key(spec, new)
+    })?;
     let undo_new = object::uncreate(uid.clone());
     let undo_existing = retire(cx, &svc, &existing_uid, &uid, Operation::ReKey)?;
     let undo: UndoAction = Box::new(move |backend| {
