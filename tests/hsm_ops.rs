@@ -218,7 +218,7 @@ fn rsa_encryption_and_signatures() {
     assert_eq!(err.class(), ErrorClass::NotSupported);
     assert!(err.to_string().contains("rsa-oaep-sha256"), "{err}");
     for hash in HashAlg::ALL {
-        for algorithm in [SignatureAlgorithm::RsaPkcs1v15(hash), SignatureAlgorithm::RsaPss(hash)] {
+        for algorithm in [SignatureAlgorithm::RsaPkcs1v15(hash), SignatureAlgorithm::RsaPss(hash, None)] {
             let sig = hsm().sign(private, algorithm, b"message").unwrap();
             assert_eq!(sig.len(), 256);
             assert!(hsm().verify(public, algorithm, b"message", &sig).unwrap(), "{algorithm:?}");

@@ -421,3 +421,277 @@ fn usage_policy_answers_per_version() {
     send(V21, "Encrypt", &format!("{}{ecb}{block}", uid(&k))).ok();
     send(V21, "Encrypt", &format!("{}{ecb}{block}", uid(&k))).fails(ResultReason::PermissionDenied);
 }
+
+/// The first item tagged `tag` anywhere below `item`, depth first.
+fn find(item: &Ttlv, tag: Tag) -> Option<&Ttlv> {
+    if item.tag == tag {
+        return Some(item);
+    }
+    item.children().iter().find_map(|c| find(c, tag))
+}
+
+fn integer(item: &Ttlv, tag: Tag) -> i32 {
+    match find(item, tag).map(|i| &i.value) {
+        Some(Value::Integer(v)) => *v,
+        other => panic!("no {tag}: {other:?} in {item:#?}"),
+    }
+}
+
+/// Triple DES keys: generated (three- and two-key, KMIP lengths 168 and 112) and registered,
+/// with the effective length recorded and the material coming back as registered.
+#[test]
+fn triple_des_keys_are_generated_and_registered() {
+    for (bits, version) in [(168, V21), (112, V21), (168, V14)] {
+        let payload = if version == V21 {
+            format!(
+                r#"<ObjectType type="Enumeration" value="SymmetricKey"/><Attributes><CryptographicAlgorithm type="Enumeration" value="DES3"/>
+                <CryptographicLength type="Integer" value="{bits}"/><CryptographicUsageMask type="Integer" value="Encrypt Decrypt"/></Attributes>"#
+            )
+        } else {
+            format!(
+                r#"<ObjectType type="Enumeration" value="SymmetricKey"/><TemplateAttribute>
+                <Attribute><AttributeName type="TextString" value="Cryptographic Algorithm"/><AttributeValue type="Enumeration" value="DES3"/></Attribute>
+                <Attribute><AttributeName type="TextString" value="Cryptographic Length"/><AttributeValue type="Integer" value="{bits}"/></Attribute>
+                </TemplateAttribute>"#
+            )
+        };
+        let key = send(version, "Create", &payload).ok().text(Tag::UNIQUE_IDENTIFIER);
+        let attrs = send(V21, "GetAttributes", &uid(&key)).ok();
+        assert_eq!(integer(&attrs.0, Tag::CRYPTOGRAPHIC_LENGTH), bits);
+    }
+    let bad = r#"<ObjectType type="Enumeration" value="SymmetricKey"/><Attributes><CryptographicAlgorithm type="Enumeration" value="DES3"/>
+        <CryptographicLength type="Integer" value="128"/></Attributes>"#;
+    send(V21, "Create", bad).fails(ResultReason::InvalidField);
+    let material = "0123456789abcdeffedcba987654321089abcdef01234567";
+    let extractable = r#"<Sensitive type="Boolean" value="false"/><Extractable type="Boolean" value="true"/>"#;
+    let key = register_key("DES3", material, "Encrypt Decrypt", extractable);
+    let got = send(V21, "Get", &uid(&key)).ok();
+    assert_eq!(integer(&got.0, Tag::CRYPTOGRAPHIC_LENGTH), 168);
+    match find(&got.0, Tag::KEY_MATERIAL).map(|i| &i.value) {
+        Some(Value::ByteString(b)) => assert_eq!(b, &hex(material)),
+        other => panic!("no key material: {other:?}"),
+    }
+}
+
+/// PSS with the client's Salt Length (CS-AC-M-1 signs with 222, the most a 2048-bit modulus and
+/// SHA-256 allow); a verification without one accepts the hash length and the longest salt.
+#[test]
+fn pss_salt_length_is_honoured() {
+    use sha2::Digest as _;
+    let (private, public) =
+        key_pair(r#"<CryptographicAlgorithm type="Enumeration" value="RSA"/><CryptographicLength type="Integer" value="2048"/>"#);
+    let pss = |salt: Option<i32>| {
+        let salt = salt.map(|s| format!(r#"<SaltLength type="Integer" value="{s}"/>"#)).unwrap_or_default();
+        params(&format!(
+            r#"<PaddingMethod type="Enumeration" value="PSS"/><HashingAlgorithm type="Enumeration" value="SHA_256"/>{salt}"#
+        ))
+    };
+    let digest = sha2::Sha256::digest(b"message").to_vec();
+    for message in [data("Data", b"message"), data("DigestedData", &digest)] {
+        let verify = |p: &str, sig: &[u8]| {
+            send(V21, "SignatureVerify", &format!("{}{p}{message}{}", uid(&public), data("SignatureData", sig))).ok().valid()
+        };
+        for salt in [222, 10] {
+            let signature =
+                send(V21, "Sign", &format!("{}{}{message}", uid(&private), pss(Some(salt)))).ok().bytes(Tag::SIGNATURE_DATA);
+            assert!(verify(&pss(Some(salt)), &signature), "salt {salt}");
+            assert!(!verify(&pss(Some(32)), &signature), "salt {salt} checked as 32");
+            // Without a Salt Length: the longest salt is accepted, others are not guessed.
+            assert_eq!(verify(&pss(None), &signature), salt == 222, "salt {salt} not given");
+        }
+    }
+    send(V21, "Sign", &format!("{}{}{}", uid(&private), pss(Some(-1)), data("Data", b"m"))).fails(ResultReason::InvalidField);
+    let too_long = send(V21, "Sign", &format!("{}{}{}", uid(&private), pss(Some(223)), data("Data", b"m")));
+    assert_eq!(too_long.status(), ResultStatus::OperationFailed);
+}
+
+/// Every item tagged `tag` below `item`, depth first.
+fn find_all(item: &Ttlv, tag: Tag) -> Vec<&Ttlv> {
+    let mut out = Vec::new();
+    if item.tag == tag {
+        out.push(item);
+    }
+    for c in item.children() {
+        out.extend(find_all(c, tag));
+    }
+    out
+}
+
+/// The 2.1 attributes of an object.
+fn attributes_of(key: &str) -> Ttlv {
+    send(V21, "GetAttributes", &uid(key)).ok().0
+}
+
+/// (Link Type, linked UID) of every Link.
+fn links(attributes: &Ttlv) -> Vec<(u32, String)> {
+    find_all(attributes, Tag::LINK)
+        .into_iter()
+        .map(|l| match (l.child(Tag::LINK_TYPE).map(|t| &t.value), l.child(Tag::LINKED_OBJECT_IDENTIFIER).map(|u| &u.value)) {
+            (Some(Value::Enumeration(t)), Some(Value::TextString(u))) => (*t, u.clone()),
+            other => panic!("odd link {other:?}"),
+        })
+        .collect()
+}
+
+fn names(attributes: &Ttlv) -> Vec<String> {
+    find_all(attributes, Tag::NAME_VALUE)
+        .into_iter()
+        .map(|n| match &n.value {
+            Value::TextString(t) => t.clone(),
+            other => panic!("odd name {other:?}"),
+        })
+        .collect()
+}
+
+fn date(attributes: &Ttlv, tag: Tag) -> i64 {
+    match find(attributes, tag).map(|d| &d.value) {
+        Some(Value::DateTime(t)) => *t,
+        other => panic!("no {tag}: {other:?}"),
+    }
+}
+
+fn state(attributes: &Ttlv) -> u32 {
+    match find(attributes, Tag::STATE).map(|d| &d.value) {
+        Some(Value::Enumeration(s)) => *s,
+        other => panic!("no state: {other:?}"),
+    }
+}
+
+const REPLACEMENT_LINK: u32 = 0x106;
+const REPLACED_LINK: u32 = 0x107;
+const ACTIVE: u32 = 2;
+const PRE_ACTIVE: u32 = 1;
+
+/// Re-key: the replacement is a new HSM key with the existing key's attributes, names moved
+/// over (plus the requested one), links both ways, dates copied or moved by the Offset.
+#[test]
+fn rekey_replaces_a_symmetric_key_with_links_names_and_offset_dates() {
+    let name = format!("rekey-original-{}", std::process::id());
+    let payload = format!(
+        r#"<ObjectType type="Enumeration" value="SymmetricKey"/><Attributes><CryptographicAlgorithm type="Enumeration" value="AES"/>
+        <CryptographicLength type="Integer" value="256"/><CryptographicUsageMask type="Integer" value="Encrypt Decrypt"/>
+        <ActivationDate type="DateTime" value="$NOW-3600"/><DeactivationDate type="DateTime" value="$NOW+86400"/>
+        <Name><NameValue type="TextString" value="{name}"/><NameType type="Enumeration" value="UninterpretedTextString"/></Name>
+        <UsageLimits><UsageLimitsTotal type="LongInteger" value="64"/><UsageLimitsUnit type="Enumeration" value="Byte"/></UsageLimits>
+        </Attributes>"#
+    );
+    let original = send(V21, "Create", &payload).ok().text(Tag::UNIQUE_IDENTIFIER);
+    let ecb = params(&mode("ECB"));
+    let block = data("Data", &[7; 16]);
+    let before = send(V21, "Encrypt", &format!("{}{ecb}{block}", uid(&original))).ok().bytes(Tag::DATA);
+    // 1.4 form, with a name added to the copied one.
+    let extra = format!("{name}-next");
+    let template = format!(
+        r#"<TemplateAttribute><Attribute><AttributeName type="TextString" value="Name"/><AttributeValue>
+        <NameValue type="TextString" value="{extra}"/><NameType type="Enumeration" value="UninterpretedTextString"/>
+        </AttributeValue></Attribute></TemplateAttribute>"#
+    );
+    let first = send(V14, "ReKey", &format!("{}{template}", uid(&original))).ok().text(Tag::UNIQUE_IDENTIFIER);
+    assert_ne!(first, original);
+    let (old, new) = (attributes_of(&original), attributes_of(&first));
+    assert_eq!(names(&old), Vec::<String>::new());
+    assert_eq!(names(&new), vec![name.clone(), extra]);
+    assert_eq!(links(&old), vec![(REPLACEMENT_LINK, first.clone())]);
+    assert_eq!(links(&new), vec![(REPLACED_LINK, original.clone())]);
+    assert_eq!(state(&new), ACTIVE);
+    for tag in [Tag::ACTIVATION_DATE, Tag::DEACTIVATION_DATE] {
+        assert_eq!(date(&new, tag), date(&old, tag), "{tag}");
+    }
+    assert!(date(&new, Tag::INITIAL_DATE) >= date(&old, Tag::INITIAL_DATE));
+    // New material.
+    let after = send(V21, "Encrypt", &format!("{}{ecb}{block}", uid(&first))).ok().bytes(Tag::DATA);
+    assert_ne!(after, before);
+    // With an Offset of a day (2.1, the ID Placeholder of the batch): Pre-Active, dates moved.
+    let second = send(V21, "ReKey", &format!(r#"{}<Offset type="Interval" value="86400"/>"#, uid(&first)))
+        .ok()
+        .text(Tag::UNIQUE_IDENTIFIER);
+    let (old, new) = (attributes_of(&first), attributes_of(&second));
+    assert_eq!(state(&new), PRE_ACTIVE);
+    let moved = date(&new, Tag::ACTIVATION_DATE) - date(&old, Tag::ACTIVATION_DATE);
+    assert!((86400 + 3600 - 5..=86400 + 3600 + 5).contains(&moved), "moved by {moved}");
+    assert_eq!(date(&new, Tag::DEACTIVATION_DATE) - date(&old, Tag::DEACTIVATION_DATE), moved);
+    // Not a symmetric key; someone else's key; a destroyed key.
+    let (_, public) =
+        key_pair(r#"<CryptographicAlgorithm type="Enumeration" value="EC"/><CryptographicLength type="Integer" value="256"/>"#);
+    send(V21, "ReKey", &uid(&public)).fails(ResultReason::InvalidObjectType);
+    send_as("CN=stranger", V21, "ReKey", &uid(&second)).fails(ResultReason::PermissionDenied);
+    let revoke = format!(r#"{}<RevocationReason><RevocationReasonCode type="Enumeration" value="CessationOfOperation"/></RevocationReason>"#, uid(&original));
+    send(V21, "Revoke", &revoke).ok();
+    send(V21, "Destroy", &uid(&original)).ok();
+    send(V21, "ReKey", &uid(&original)).fails(ResultReason::ObjectDestroyed);
+}
+
+/// Re-key Key Pair: both halves replaced, linked to each other and to what they replace.
+#[test]
+fn rekey_key_pair_replaces_both_halves() {
+    let (private, public) =
+        key_pair(r#"<CryptographicAlgorithm type="Enumeration" value="RSA"/><CryptographicLength type="Integer" value="2048"/>"#);
+    let a = send(V21, "ReKeyKeyPair", &format!(r#"<PrivateKeyUniqueIdentifier type="TextString" value="{private}"/>"#)).ok();
+    let (new_private, new_public) = (a.text(Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER), a.text(Tag::PUBLIC_KEY_UNIQUE_IDENTIFIER));
+    let mut l = links(&attributes_of(&new_private));
+    l.sort();
+    assert_eq!(l, vec![(0x102, new_public.clone()), (REPLACED_LINK, private.clone())]);
+    let mut l = links(&attributes_of(&new_public));
+    l.sort();
+    assert_eq!(l, vec![(0x103, new_private.clone()), (REPLACED_LINK, public.clone())]);
+    assert!(links(&attributes_of(&private)).contains(&(REPLACEMENT_LINK, new_private.clone())));
+    assert!(links(&attributes_of(&public)).contains(&(REPLACEMENT_LINK, new_public.clone())));
+    let p = params(r#"<PaddingMethod type="Enumeration" value="PSS"/><HashingAlgorithm type="Enumeration" value="SHA_256"/>"#);
+    let message = data("Data", b"rekeyed");
+    let signature = send(V21, "Sign", &format!("{}{p}{message}", uid(&new_private))).ok().bytes(Tag::SIGNATURE_DATA);
+    let check = |key: &str| {
+        send(V21, "SignatureVerify", &format!("{}{p}{message}{}", uid(key), data("SignatureData", &signature))).ok().valid()
+    };
+    assert!(check(&new_public));
+    assert!(!check(&public));
+    // A symmetric key is no key pair.
+    let aes = register_key("AES", AES128, "Encrypt", "");
+    send(V21, "ReKeyKeyPair", &format!(r#"<PrivateKeyUniqueIdentifier type="TextString" value="{aes}"/>"#))
+        .fails(ResultReason::InvalidObjectType);
+}
+
+/// Derive Key by AES-CBC encryption inside the HSM: the derived value is the encryption of the
+/// Derivation Data under the base key; the methods SoftHSM lacks are refused.
+#[test]
+fn derive_key_by_aes_cbc_encryption_and_refusals() {
+    let base = register_key("AES", AES128, "Encrypt DeriveKey", "");
+    let iv = hex("000102030405060708090a0b0c0d0e0f");
+    let input = hex(SP800_38A_PLAIN);
+    let derive = |object_type: &str, method: &str, mode_name: &str, attributes: &str, base: &str| {
+        let parameters = format!(
+            r#"<DerivationParameters>{}{}{}</DerivationParameters>"#,
+            params(&mode(mode_name)),
+            data("InitializationVector", &iv),
+            data("DerivationData", &input)
+        );
+        send(V21, "DeriveKey", &format!(
+            r#"<ObjectType type="Enumeration" value="{object_type}"/>{}<DerivationMethod type="Enumeration" value="{method}"/>
+            {parameters}<Attributes>{attributes}</Attributes>"#,
+            uid(base)
+        ))
+    };
+    let aes256 = r#"<CryptographicAlgorithm type="Enumeration" value="AES"/><CryptographicLength type="Integer" value="256"/>
+        <Sensitive type="Boolean" value="false"/><Extractable type="Boolean" value="true"/>"#;
+    let derived = derive("SymmetricKey", "ENCRYPT", "CBC", aes256, &base).ok().text(Tag::UNIQUE_IDENTIFIER);
+    // SP 800-38A F.2.1: the CBC encryption of the first two plaintext blocks.
+    let got = send(V21, "Get", &uid(&derived)).ok();
+    match find(&got.0, Tag::KEY_MATERIAL).map(|i| &i.value) {
+        Some(Value::ByteString(b)) => assert_eq!(b, &hex("7649abac8119b246cee98e9b12e9197d5086cb9b507219ee95db113a917678b2")),
+        other => panic!("no key material: {other:?}"),
+    }
+    assert_eq!(links(&attributes_of(&derived)), vec![(0x104, base.clone())]);
+    assert_eq!(links(&attributes_of(&base)), vec![(0x105, derived.clone())]);
+    // Secret Data, shorter than the data.
+    let secret = r#"<CryptographicLength type="Integer" value="128"/>"#;
+    derive("SecretData", "ENCRYPT", "CBC", secret, &base).ok();
+    // Longer than the derivation output.
+    let long = r#"<CryptographicLength type="Integer" value="512"/>"#;
+    assert_eq!(derive("SecretData", "ENCRYPT", "CBC", long, &base).status(), ResultStatus::OperationFailed);
+    // Methods and modes the HSM lacks.
+    for (method, m) in [("PBKDF2", "CBC"), ("HMAC", "CBC"), ("HASH", "CBC"), ("ENCRYPT", "ECB"), ("ENCRYPT", "GCM")] {
+        derive("SymmetricKey", method, m, aes256, &base).fails(ResultReason::FeatureNotSupported);
+    }
+    // A key without the Derive Key bit.
+    let plain = register_key("AES", AES128, "Encrypt", "");
+    derive("SymmetricKey", "ENCRYPT", "CBC", aes256, &plain).fails(ResultReason::IncompatibleCryptographicUsageMask);
+}

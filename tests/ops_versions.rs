@@ -67,10 +67,10 @@ fn speak(major: u8, minor: u8) {
     use Operation::*;
     let mut expected = vec![
         Query, Create, CreateKeyPair, Register, Locate, Check, Get, GetAttributes, GetAttributeList, AddAttribute,
-        ModifyAttribute, DeleteAttribute, Activate, Revoke, Destroy, Archive, Recover,
+        ModifyAttribute, DeleteAttribute, Activate, Revoke, Destroy, Archive, Recover, ReKey, DeriveKey,
     ];
     if (major, minor) >= (1, 1) {
-        expected.push(DiscoverVersions);
+        expected.extend([DiscoverVersions, ReKeyKeyPair]);
     }
     if (major, minor) >= (1, 2) {
         expected.extend([Encrypt, Decrypt, Sign, SignatureVerify, MAC, MACVerify, RNGRetrieve, RNGSeed, Hash]);

@@ -14,6 +14,8 @@ pub(super) fn secret_key_type(algorithm: SecretKeyAlgorithm) -> CkKeyType {
     match algorithm {
         SecretKeyAlgorithm::Aes => CkKeyType::AES,
         SecretKeyAlgorithm::GenericSecret => CkKeyType::GENERIC_SECRET,
+        SecretKeyAlgorithm::Des3 => CkKeyType::DES3,
+        SecretKeyAlgorithm::Des2 => CkKeyType::DES2,
     }
 }
 
@@ -60,8 +62,9 @@ pub(super) fn oaep_params(hash: HashAlg) -> PkcsOaepParams<'static> {
     PkcsOaepParams::new(hash_mechanism_type(hash), mgf(hash), PkcsOaepSource::empty())
 }
 
-pub(super) fn pss_params(hash: HashAlg) -> PkcsPssParams {
-    PkcsPssParams { hash_alg: hash_mechanism_type(hash), mgf: mgf(hash), s_len: (hash.output_len() as u64).into() }
+pub(super) fn pss_params(hash: HashAlg, salt: Option<u32>) -> PkcsPssParams {
+    let s_len = salt.map_or(hash.output_len() as u64, u64::from);
+    PkcsPssParams { hash_alg: hash_mechanism_type(hash), mgf: mgf(hash), s_len: s_len.into() }
 }
 
 /// DER prefix of a PKCS#1 v1.5 DigestInfo for `hash` (RFC 8017 §9.2 note 1).
@@ -95,11 +98,11 @@ pub(super) fn in_hsm_signature_mechanism(algorithm: SignatureAlgorithm) -> HsmRe
         SignatureAlgorithm::RsaPkcs1v15(H::Sha256) => Mechanism::Sha256RsaPkcs,
         SignatureAlgorithm::RsaPkcs1v15(H::Sha384) => Mechanism::Sha384RsaPkcs,
         SignatureAlgorithm::RsaPkcs1v15(H::Sha512) => Mechanism::Sha512RsaPkcs,
-        SignatureAlgorithm::RsaPss(h @ H::Sha1) => Mechanism::Sha1RsaPkcsPss(pss_params(h)),
-        SignatureAlgorithm::RsaPss(h @ H::Sha256) => Mechanism::Sha256RsaPkcsPss(pss_params(h)),
-        SignatureAlgorithm::RsaPss(h @ H::Sha384) => Mechanism::Sha384RsaPkcsPss(pss_params(h)),
-        SignatureAlgorithm::RsaPss(h @ H::Sha512) => Mechanism::Sha512RsaPkcsPss(pss_params(h)),
-        SignatureAlgorithm::RsaPss(H::Sha224) => {
+        SignatureAlgorithm::RsaPss(h @ H::Sha1, salt) => Mechanism::Sha1RsaPkcsPss(pss_params(h, salt)),
+        SignatureAlgorithm::RsaPss(h @ H::Sha256, salt) => Mechanism::Sha256RsaPkcsPss(pss_params(h, salt)),
+        SignatureAlgorithm::RsaPss(h @ H::Sha384, salt) => Mechanism::Sha384RsaPkcsPss(pss_params(h, salt)),
+        SignatureAlgorithm::RsaPss(h @ H::Sha512, salt) => Mechanism::Sha512RsaPkcsPss(pss_params(h, salt)),
+        SignatureAlgorithm::RsaPss(H::Sha224, _) => {
             return Err(HsmError::NotSupported("CKM_SHA224_RSA_PKCS_PSS through cryptoki 0.12".into()))
         }
         SignatureAlgorithm::Ecdsa(H::Sha1) => Mechanism::EcdsaSha1,

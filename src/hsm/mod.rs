@@ -82,6 +82,10 @@ pub enum SecretKeyAlgorithm {
     Aes,
     /// A generic secret for HMAC (any hash); 8..=4096 bits in whole bytes.
     GenericSecret,
+    /// Three-key Triple DES: 24 bytes with parity bits, 168 effective bits (KMIP's Cryptographic Length).
+    Des3,
+    /// Two-key Triple DES (KMIP's DES3 of length 112): 16 bytes with parity bits.
+    Des2,
 }
 
 /// A secret key to generate.
@@ -339,13 +343,35 @@ pub struct Encrypted {
     pub generated_iv: Option<Vec<u8>>,
 }
 
+/// How a new secret key is derived from a base key inside the HSM (`C_DeriveKey`).
+#[derive(Clone, PartialEq, Eq)]
+pub enum Derivation {
+    /// `CKM_AES_CBC_ENCRYPT_DATA`: the new key's value is the AES-CBC encryption of `data` (whole blocks) under
+    /// the base key, cut to the new key's length.
+    AesCbcEncrypt {
+        /// The IV.
+        iv: [u8; 16],
+        /// The data encrypted; may be secret input keying material.
+        data: SecretBytes,
+    },
+}
+
+impl std::fmt::Debug for Derivation {
+    // The data may be secret: only its length is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Derivation::AesCbcEncrypt { data, .. } => write!(f, "AesCbcEncrypt({} bytes)", data.len()),
+        }
+    }
+}
+
 /// A signature scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignatureAlgorithm {
     /// RSASSA-PKCS1-v1_5 over the given hash.
     RsaPkcs1v15(HashAlg),
-    /// RSASSA-PSS with MGF1 over the same hash and a salt as long as the hash.
-    RsaPss(HashAlg),
+    /// RSASSA-PSS with MGF1 over the same hash; the salt is this many bytes, or as long as the hash when `None`.
+    RsaPss(HashAlg, Option<u32>),
     /// ECDSA over the given hash; signatures are raw `r || s` (PKCS#11 encoding).
     Ecdsa(HashAlg),
     /// Pure Ed25519 (RFC 8032).
@@ -403,6 +429,10 @@ pub enum KeyType {
     Aes,
     /// Generic secret (HMAC).
     GenericSecret,
+    /// Three-key Triple DES.
+    Des3,
+    /// Two-key Triple DES.
+    Des2,
     /// RSA.
     Rsa,
     /// EC (ECDSA curves).
@@ -556,6 +586,9 @@ pub trait Hsm: Send + Sync {
     /// key, and with [`ErrorClass::NotSupported`] when the profile lacks `digest-key` or the hash: in both cases
     /// the caller omits the Digest instead of failing the operation.
     fn digest_key(&self, key: &[u8], algorithm: HashAlg) -> HsmResult<Vec<u8>>;
+
+    /// Derives a new secret key from the secret key `base` inside the HSM.
+    fn derive_key(&self, base: &[u8], derivation: &Derivation, spec: SecretKeySpec, object: &NewObject) -> HsmResult<()>;
 
     /// Returns `len` random bytes from the HSM's generator.
     fn random(&self, len: usize) -> HsmResult<SecretBytes>;

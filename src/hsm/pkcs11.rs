@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::RwLock;
 
 use cryptoki::error::{Error as CryptokiError, RvError};
+use cryptoki::mechanism::ekdf::AesCbcDeriveParams;
 use cryptoki::mechanism::rsa::PkcsOaepParams;
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, KeyType as CkKeyType, ObjectClass, ObjectHandle};
@@ -22,7 +23,7 @@ use super::pool::{Idempotence, PooledSession, SessionPool};
 use super::profile::{IdStrategy, IvMode, PinFormat};
 use super::templates::{Identity, Templates};
 use super::{
-    module, AttributeUpdate, Capability, Cipher, CipherStream, Curve, Direction, Encrypted, HashAlg, Hsm, HsmError,
+    module, AttributeUpdate, Capability, Cipher, CipherStream, Curve, Derivation, Direction, Encrypted, HashAlg, Hsm, HsmError,
     HsmResult, KeyPairSpec, KeyType, KeyUsage, MacAlgorithm, NewObject, ObjectInfo, ObjectKind, ObjectSummary,
     PrivateKeyMaterial, Profile, PublicKeyMaterial, SecretBytes, SecretKeyAlgorithm, SecretKeySpec, SignatureAlgorithm,
     UnwrapTarget, WrapMechanism, Wrapped,
@@ -456,7 +457,7 @@ impl Pkcs11Hsm {
                         .map_err(|_| not_supported_sig(Capability::RsaPkcs1Sign(hash), Capability::RsaPkcs1Raw))
                 }
             }
-            SignatureAlgorithm::RsaPss(hash) => {
+            SignatureAlgorithm::RsaPss(hash, _) => {
                 // cryptoki 0.12 has no CKM_SHA224_RSA_PKCS_PSS: SHA-224 always hashes first.
                 if p.supports(Capability::RsaPss(hash)) && hash != HashAlg::Sha224 {
                     Ok(SignaturePlan::InHsm)
@@ -484,7 +485,7 @@ impl Pkcs11Hsm {
     fn prehashed_plan(&self, algorithm: SignatureAlgorithm) -> HsmResult<SignaturePlan> {
         let (raw, hash) = match algorithm {
             SignatureAlgorithm::RsaPkcs1v15(hash) => (Capability::RsaPkcs1Raw, hash),
-            SignatureAlgorithm::RsaPss(hash) => (Capability::RsaPssRaw, hash),
+            SignatureAlgorithm::RsaPss(hash, _) => (Capability::RsaPssRaw, hash),
             SignatureAlgorithm::Ecdsa(hash) => (Capability::EcdsaRaw, hash),
             SignatureAlgorithm::Ed25519 => {
                 return Err(HsmError::NotSupported("Ed25519 signs whole messages, not digests".into()))
@@ -527,7 +528,9 @@ impl Pkcs11Hsm {
                         info.extend_from_slice(&digest);
                         run(s, &Mechanism::RsaPkcs, handle, &info)
                     }
-                    SignatureAlgorithm::RsaPss(_) => run(s, &Mechanism::RsaPkcsPss(pss_params(hash)), handle, &digest),
+                    SignatureAlgorithm::RsaPss(_, salt) => {
+                        run(s, &Mechanism::RsaPkcsPss(pss_params(hash, salt)), handle, &digest)
+                    }
                     _ => run(s, &Mechanism::Ecdsa, handle, &digest),
                 }
             }
@@ -568,6 +571,13 @@ enum SignaturePlan {
 
 fn not_supported_sig(direct: Capability, fallback: Capability) -> HsmError {
     HsmError::NotSupported(format!("{direct} (neither it nor the {fallback} fallback with a digest is in the profile)"))
+}
+
+/// `CKA_VALUE_LEN` of a new secret key: none for Triple DES, whose size is fixed (PKCS#11 forbids the
+/// attribute in its generation and derivation templates).
+fn value_len(spec: SecretKeySpec) -> Option<u64> {
+    let fixed_size = matches!(spec.algorithm, SecretKeyAlgorithm::Des3 | SecretKeyAlgorithm::Des2);
+    (!fixed_size).then_some(u64::from(spec.bits / 8))
 }
 
 fn format_pin(profile: &Profile, secret: &str) -> HsmResult<SecretString> {
@@ -630,10 +640,24 @@ impl Hsm for Pkcs11Hsm {
                 }
                 (Mechanism::GenericSecretKeyGen, CkKeyType::GENERIC_SECRET)
             }
+            SecretKeyAlgorithm::Des3 => {
+                self.require(Capability::Des3KeyGen)?;
+                if spec.bits != 168 {
+                    return Err(HsmError::InvalidInput(format!("Triple DES keys are 168 bits, not {}", spec.bits)));
+                }
+                (Mechanism::Des3KeyGen, CkKeyType::DES3)
+            }
+            SecretKeyAlgorithm::Des2 => {
+                self.require(Capability::Des2KeyGen)?;
+                if spec.bits != 112 {
+                    return Err(HsmError::InvalidInput(format!("two-key Triple DES keys are 112 bits, not {}", spec.bits)));
+                }
+                (Mechanism::Des2KeyGen, CkKeyType::DES2)
+            }
         };
         let cka_id = self.cka_id(&object.id)?;
         let id = Identity { cka_id: &cka_id, label: self.object_label(object)? };
-        let template = self.templates.secret_key(key_type, object, &id, Some(u64::from(spec.bits / 8)), None);
+        let template = self.templates.secret_key(key_type, object, &id, value_len(spec), None);
         let handle = self.pool.run(Idempotence::NotIdempotent, |s| Ok(s.generate_key(&mechanism, &template)?))?;
         self.cache_put(cka_id, handle);
         Ok(())
@@ -684,6 +708,12 @@ impl Hsm for Pkcs11Hsm {
     fn import_secret_key(&self, algorithm: SecretKeyAlgorithm, value: &[u8], object: &NewObject) -> HsmResult<()> {
         if algorithm == SecretKeyAlgorithm::Aes && !matches!(value.len(), 16 | 24 | 32) {
             return Err(HsmError::InvalidInput("AES keys are 16, 24 or 32 bytes".into()));
+        }
+        if algorithm == SecretKeyAlgorithm::Des3 && value.len() != 24 {
+            return Err(HsmError::InvalidInput("Triple DES keys are 24 bytes (three keys with parity)".into()));
+        }
+        if algorithm == SecretKeyAlgorithm::Des2 && value.len() != 16 {
+            return Err(HsmError::InvalidInput("two-key Triple DES keys are 16 bytes".into()));
         }
         let key_type = secret_key_type(algorithm);
         let cka_id = self.cka_id(&object.id)?;
@@ -1058,6 +1088,29 @@ impl Hsm for Pkcs11Hsm {
         })
     }
 
+    fn derive_key(&self, base: &[u8], derivation: &Derivation, spec: SecretKeySpec, object: &NewObject) -> HsmResult<()> {
+        let mechanism = match derivation {
+            Derivation::AesCbcEncrypt { iv, data } => {
+                self.require(Capability::AesCbcEncryptData)?;
+                if data.is_empty() || data.len() % 16 != 0 {
+                    return Err(HsmError::InvalidInput("AES-CBC derivation data must be whole 16-byte blocks".into()));
+                }
+                if usize::try_from(spec.bits / 8).map_or(true, |len| len > data.len()) {
+                    return Err(HsmError::InvalidInput("the derived key is longer than the derivation data".into()));
+                }
+                Mechanism::AesCbcEncryptData(AesCbcDeriveParams::new(*iv, data))
+            }
+        };
+        let cka_id = self.cka_id(&object.id)?;
+        let id = Identity { cka_id: &cka_id, label: self.object_label(object)? };
+        let template = self.templates.secret_key(secret_key_type(spec.algorithm), object, &id, value_len(spec), None);
+        let handle = self.with_key(Idempotence::NotIdempotent, base, |s, handle| {
+            Ok(s.derive_key(&mechanism, handle, &template)?)
+        })?;
+        self.cache_put(cka_id, handle);
+        Ok(())
+    }
+
     fn random(&self, len: usize) -> HsmResult<SecretBytes> {
         self.require(Capability::Random)?;
         self.pool.run(Idempotence::Idempotent, |s| Ok(Zeroizing::new(self.random_bytes(s, len)?)))
@@ -1247,6 +1300,8 @@ impl Hsm for Pkcs11Hsm {
                         info.key_type = match t {
                             CkKeyType::AES => KeyType::Aes,
                             CkKeyType::GENERIC_SECRET => KeyType::GenericSecret,
+                            CkKeyType::DES3 => KeyType::Des3,
+                            CkKeyType::DES2 => KeyType::Des2,
                             CkKeyType::RSA => KeyType::Rsa,
                             CkKeyType::EC => KeyType::Ec,
                             CkKeyType::EC_EDWARDS => KeyType::EcEdwards,

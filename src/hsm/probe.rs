@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use cryptoki_sys as sys;
 
 use super::{
-    AttributeUpdate, Capability, Cipher, Curve, HashAlg, Hsm, HsmConfig, HsmError, KeyPairSpec, KeyUsage, MacAlgorithm,
+    AttributeUpdate, Capability, Cipher, Curve, Derivation, HashAlg, Hsm, HsmConfig, HsmError, KeyPairSpec, KeyUsage, MacAlgorithm,
     NewObject, Pkcs11Hsm, SecretKeyAlgorithm, SecretKeySpec, SignatureAlgorithm, UnwrapTarget, WrapMechanism,
 };
 
@@ -74,6 +74,8 @@ pub fn mechanisms_for(capability: Capability, kwp_mechanism: &str) -> Option<Vec
     Some(match capability {
         C::AesKeyGen => vec![sys::CKM_AES_KEY_GEN],
         C::GenericSecretKeyGen => vec![sys::CKM_GENERIC_SECRET_KEY_GEN],
+        C::Des3KeyGen => vec![sys::CKM_DES3_KEY_GEN],
+        C::Des2KeyGen => vec![sys::CKM_DES2_KEY_GEN],
         C::RsaKeyGen(_) => vec![sys::CKM_RSA_PKCS_KEY_PAIR_GEN],
         C::EcKeyGen(Curve::Ed25519) => vec![sys::CKM_EC_EDWARDS_KEY_PAIR_GEN],
         C::EcKeyGen(_) => vec![sys::CKM_EC_KEY_PAIR_GEN],
@@ -131,6 +133,7 @@ pub fn mechanisms_for(capability: Capability, kwp_mechanism: &str) -> Option<Vec
         C::Digest(h) => {
             vec![per_hash(h, [sys::CKM_SHA_1, sys::CKM_SHA224, sys::CKM_SHA256, sys::CKM_SHA384, sys::CKM_SHA512])]
         }
+        C::AesCbcEncryptData => vec![sys::CKM_AES_CBC_ENCRYPT_DATA],
         C::AesKeyWrap => vec![sys::CKM_AES_KEY_WRAP],
         C::AesKeyWrapPad => vec![if kwp_mechanism == "CKM_AES_KEY_WRAP_KWP" {
             sys::CKM_AES_KEY_WRAP_KWP
@@ -296,6 +299,8 @@ impl Exerciser<'_> {
                 Ok(true)
             }
             C::GenericSecretKeyGen => self.shared(Shared::Hmac).map(|_| true),
+            C::Des3KeyGen => self.secret(SecretKeySpec { algorithm: SecretKeyAlgorithm::Des3, bits: 168 }).map(|_| true),
+            C::Des2KeyGen => self.secret(SecretKeySpec { algorithm: SecretKeyAlgorithm::Des2, bits: 112 }).map(|_| true),
             C::RsaKeyGen(2048) => self.shared(Shared::Rsa).map(|_| true),
             C::RsaKeyGen(bits) => self.pair(KeyPairSpec::Rsa { bits }).map(|_| true),
             C::EcKeyGen(Curve::P256) => self.shared(Shared::P256).map(|_| true),
@@ -317,16 +322,16 @@ impl Exerciser<'_> {
                 // cryptoki 0.12 cannot name CKM_SHA224_RSA_PKCS_PSS, so kmipd always serves it by hashing first:
                 // exercise it the way it is used.
                 let (private, public) = self.shared(Shared::Rsa)?;
-                let algorithm = SignatureAlgorithm::RsaPss(HashAlg::Sha224);
+                let algorithm = SignatureAlgorithm::RsaPss(HashAlg::Sha224, None);
                 hsm.sign_verify_hash_first((&private, &public), algorithm, HashAlg::Sha224, DATA)
             }
-            C::RsaPss(hash) => self.sign_verify(Shared::Rsa, SignatureAlgorithm::RsaPss(hash)),
+            C::RsaPss(hash) => self.sign_verify(Shared::Rsa, SignatureAlgorithm::RsaPss(hash, None)),
             C::Ecdsa(hash) => self.sign_verify(Shared::P256, SignatureAlgorithm::Ecdsa(hash)),
             C::EdDsa => self.sign_verify(Shared::Ed25519, SignatureAlgorithm::Ed25519),
             C::RsaPkcs1Raw | C::RsaPssRaw | C::EcdsaRaw => {
                 let (key, algorithm) = match capability {
                     C::RsaPkcs1Raw => (Shared::Rsa, SignatureAlgorithm::RsaPkcs1v15(HashAlg::Sha256)),
-                    C::RsaPssRaw => (Shared::Rsa, SignatureAlgorithm::RsaPss(HashAlg::Sha256)),
+                    C::RsaPssRaw => (Shared::Rsa, SignatureAlgorithm::RsaPss(HashAlg::Sha256, None)),
                     _ => (Shared::P256, SignatureAlgorithm::Ecdsa(HashAlg::Sha256)),
                 };
                 let (private, public) = self.shared(key)?;
@@ -347,6 +352,17 @@ impl Exerciser<'_> {
                 let (key, _) = self.shared(Shared::Aes)?;
                 let first = hsm.digest_key(&key, HashAlg::Sha256)?;
                 Ok(first.len() == 32 && hsm.digest_key(&key, HashAlg::Sha256)? == first)
+            }
+            C::AesCbcEncryptData => {
+                // The derived (extractable) key must hold exactly the AES-CBC encryption of the data.
+                let (base, _) = self.shared(Shared::Aes)?;
+                let iv = [9u8; 16];
+                let data = DATA.get(..32).unwrap_or(DATA);
+                let derived = NewObject { sensitive: false, ..self.extractable() };
+                let derivation = Derivation::AesCbcEncrypt { iv, data: zeroize::Zeroizing::new(data.to_vec()) };
+                hsm.derive_key(&base, &derivation, SecretKeySpec { algorithm: SecretKeyAlgorithm::Aes, bits: 256 }, &derived)?;
+                let expected = hsm.encrypt(&base, &Cipher::AesCbc { iv: Some(iv), padding: false }, data)?;
+                Ok(hsm.export_secret_key(&derived.id)?.as_slice() == expected.ciphertext.as_slice())
             }
             C::Random => Ok(hsm.random(32)?.len() == 32),
             C::SeedRandom => hsm.seed_random(b"kmipd probe seed").map(|()| true),

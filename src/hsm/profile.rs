@@ -239,6 +239,10 @@ pub enum Capability {
     AesKeyGen,
     /// Generic secret (HMAC key) generation.
     GenericSecretKeyGen,
+    /// Three-key Triple DES key generation (`CKM_DES3_KEY_GEN`).
+    Des3KeyGen,
+    /// Two-key Triple DES key generation (`CKM_DES2_KEY_GEN`).
+    Des2KeyGen,
     /// RSA key-pair generation of this size.
     RsaKeyGen(u32),
     /// EC or Ed25519 key-pair generation on this curve.
@@ -282,6 +286,8 @@ pub enum Capability {
     /// SoftHSM 2.6.1: works for AES and generic secrets whatever their sensitivity, with every SHA-1/SHA-2 hash.
     /// HSMs that answer `CKR_KEY_INDIGESTIBLE` for sensitive keys must not list it.
     DigestKey,
+    /// `C_DeriveKey` with `CKM_AES_CBC_ENCRYPT_DATA` (the derived value is an AES-CBC encryption under the base).
+    AesCbcEncryptData,
     /// `C_GenerateRandom`.
     Random,
     /// `C_SeedRandom`.
@@ -306,7 +312,7 @@ impl Capability {
     /// Every capability, in the order the probe prints them.
     pub fn all() -> Vec<Capability> {
         use Capability as C;
-        let mut all = vec![C::AesKeyGen, C::GenericSecretKeyGen];
+        let mut all = vec![C::AesKeyGen, C::GenericSecretKeyGen, C::Des3KeyGen, C::Des2KeyGen];
         all.extend([2048, 3072, 4096].map(C::RsaKeyGen));
         all.extend([Curve::P256, Curve::P384, Curve::P521, Curve::Ed25519].map(C::EcKeyGen));
         all.extend([C::AesGcm, C::AesCbc, C::AesCbcPad, C::AesCtr, C::AesEcb]);
@@ -321,7 +327,7 @@ impl Capability {
         all.extend(HashAlg::ALL.map(C::Hmac));
         all.push(C::AesCmac);
         all.extend(HashAlg::ALL.map(C::Digest));
-        all.push(C::DigestKey);
+        all.extend([C::DigestKey, C::AesCbcEncryptData]);
         all.extend([
             C::Random,
             C::SeedRandom,
@@ -342,6 +348,8 @@ impl Capability {
         match self {
             C::AesKeyGen => "aes-keygen".into(),
             C::GenericSecretKeyGen => "generic-secret-keygen".into(),
+            C::Des3KeyGen => "des3-keygen".into(),
+            C::Des2KeyGen => "des2-keygen".into(),
             C::RsaKeyGen(bits) => format!("rsa-keygen-{bits}"),
             C::EcKeyGen(Curve::P256) => "ec-keygen-p256".into(),
             C::EcKeyGen(Curve::P384) => "ec-keygen-p384".into(),
@@ -365,6 +373,7 @@ impl Capability {
             C::AesCmac => "aes-cmac".into(),
             C::Digest(h) => format!("digest-{}", h.name()),
             C::DigestKey => "digest-key".into(),
+            C::AesCbcEncryptData => "aes-cbc-encrypt-data".into(),
             C::Random => "random".into(),
             C::SeedRandom => "seed-random".into(),
             C::AesKeyWrap => "aes-kw".into(),

@@ -37,24 +37,7 @@ pub(super) fn run(cx: &OpContext<'_>, request: &CreateRequest) -> Result<Outcome
     let now = object::now();
     object::initial_state(&mut attributes, now);
     object::generated(&mut attributes, now);
-    let usage = object::key_usage(attributes.usage_mask());
-    let creation = Creation {
-        object_type: request.object_type,
-        attributes: attributes.clone(),
-        hsm_kind: Some(ObjectKind::SecretKey),
-        material: None,
-    };
-    let uid = object::create(cx, &svc, creation, |uid| {
-        let new = object::new_hsm_object(uid, &attributes, usage, protection);
-        Ok(svc.hsm.generate_secret_key(spec, &new)?)
-    })?;
-    // The Digest needs the key, which exists only now: recorded by a second (flushed) write.
-    if let Some(digest) = object::hsm_digest(svc.hsm, &uid)? {
-        let ((), _undo) = object::modify(cx, svc.store, &uid, Operation::Create, |m| {
-            m.attributes.push(digest.clone());
-            Ok(())
-        })?;
-    }
+    let uid = generate(cx, &svc, request.object_type, attributes, protection, |new| svc.hsm.generate_secret_key(spec, new))?;
     let undo = object::uncreate(uid.clone());
     Ok(Outcome::reply(ResponsePayload::Create(Box::new(CreateResponse {
         object_type: request.object_type,
@@ -64,17 +47,48 @@ pub(super) fn run(cx: &OpContext<'_>, request: &CreateRequest) -> Result<Outcome
     .with_undo(undo))
 }
 
+/// Records a new object with `attributes` (complete but for its identity) and makes its key in
+/// the HSM with `make` (generation, derivation); returns the UID. Shared with Re-key and
+/// Derive Key.
+pub(super) fn generate(
+    cx: &OpContext<'_>,
+    svc: &object::Services<'_>,
+    object_type: ObjectType,
+    attributes: object::AttributeSet,
+    protection: (bool, bool),
+    make: impl FnOnce(&crate::hsm::NewObject) -> Result<(), crate::hsm::HsmError>,
+) -> Result<String, OpError> {
+    let usage = object::key_usage(attributes.usage_mask());
+    let creation =
+        Creation { object_type, attributes: attributes.clone(), hsm_kind: Some(ObjectKind::SecretKey), material: None };
+    let uid = object::create(cx, svc, creation, |uid| {
+        let new = object::new_hsm_object(uid, &attributes, usage, protection);
+        Ok(make(&new)?)
+    })?;
+    // The Digest needs the key, which exists only now: recorded by a second (flushed) write.
+    if let Some(digest) = object::hsm_digest(svc.hsm, &uid)? {
+        let ((), _undo) = object::modify(cx, svc.store, &uid, Operation::Create, |m| {
+            m.attributes.push(digest.clone());
+            Ok(())
+        })?;
+    }
+    Ok(uid)
+}
+
 /// The HSM key to generate for a Symmetric Key's Cryptographic Algorithm and Length.
-fn symmetric_spec(attributes: &object::AttributeSet) -> Result<SecretKeySpec, OpError> {
+pub(super) fn symmetric_spec(attributes: &object::AttributeSet) -> Result<SecretKeySpec, OpError> {
     let (algorithm, length) = object::algorithm_and_length(attributes);
     let algorithm = algorithm
         .ok_or_else(|| OpError::InvalidField("a symmetric key needs a Cryptographic Algorithm".into()))?;
     let bits = length.ok_or_else(|| OpError::InvalidField("a symmetric key needs a Cryptographic Length".into()))?;
     let bits = bits_u32(bits)?;
-    let algorithm = object::secret_key_algorithm(algorithm)
+    let algorithm = object::secret_key_algorithm(algorithm, Some(bits))
         .ok_or_else(|| OpError::FeatureNotSupported(format!("generating {algorithm:?} keys")))?;
     if algorithm == SecretKeyAlgorithm::Aes && !matches!(bits, 128 | 192 | 256) {
         return Err(OpError::InvalidField(format!("AES keys are 128, 192 or 256 bits, not {bits}")));
+    }
+    if algorithm == SecretKeyAlgorithm::Des3 && bits != 168 {
+        return Err(OpError::InvalidField(format!("Triple DES keys are 168 or 112 bits, not {bits}")));
     }
     if algorithm == SecretKeyAlgorithm::GenericSecret && (bits % 8 != 0 || !(8..=4096).contains(&bits)) {
         return Err(OpError::InvalidField(format!("HMAC keys are 8..=4096 bits in whole bytes, not {bits}")));

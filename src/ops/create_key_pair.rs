@@ -6,7 +6,7 @@
 //! (Recommended Curve) or, failing that, from the Cryptographic Length.
 
 use crate::hsm::{Curve, KeyPairSpec, ObjectKind};
-use crate::kmip::attributes::Attribute;
+use crate::kmip::attributes::{Attribute, Attributes, TemplateAttribute};
 use crate::kmip::enums::{CryptographicAlgorithm, LinkType, ObjectType, Operation};
 use crate::kmip::objects::UniqueIdentifier;
 use crate::kmip::payloads::{CreateKeyPairRequest, CreateKeyPairResponse};
@@ -20,20 +20,11 @@ use super::{OpContext, OpError, Outcome};
 
 pub(super) fn run(cx: &OpContext<'_>, request: &CreateKeyPairRequest) -> Result<Outcome, OpError> {
     let svc = object::services(cx, Operation::CreateKeyPair)?;
-    let common = object::requested_attributes(
-        request.common_template_attribute.as_ref(),
-        request.common_attributes.as_ref(),
+    let (mut private, mut public) = requested_halves(
+        (request.common_template_attribute.as_ref(), request.common_attributes.as_ref()),
+        (request.private_key_template_attribute.as_ref(), request.private_key_attributes.as_ref()),
+        (request.public_key_template_attribute.as_ref(), request.public_key_attributes.as_ref()),
     );
-    let private_only = object::requested_attributes(
-        request.private_key_template_attribute.as_ref(),
-        request.private_key_attributes.as_ref(),
-    );
-    let public_only = object::requested_attributes(
-        request.public_key_template_attribute.as_ref(),
-        request.public_key_attributes.as_ref(),
-    );
-    let mut private = merged(&common, &private_only);
-    let mut public = merged(&common, &public_only);
     for half in [&private, &public] {
         object::check_client_attributes(half)?;
         object::check_names_unique(svc.store, &half.names(), None)?;
@@ -50,6 +41,27 @@ pub(super) fn run(cx: &OpContext<'_>, request: &CreateKeyPairRequest) -> Result<
     object::generated(&mut private, now);
     object::generated(&mut public, now);
 
+    let (private_uid, public_uid, undo) = generate_pair(cx, &svc, spec, private, public, protection)?;
+    Ok(Outcome::reply(ResponsePayload::CreateKeyPair(Box::new(CreateKeyPairResponse {
+        private_key_unique_identifier: UniqueIdentifier::Text(private_uid),
+        public_key_unique_identifier: UniqueIdentifier::Text(public_uid),
+        private_key_template_attribute: None,
+        public_key_template_attribute: None,
+    })))
+    .with_undo(undo))
+}
+
+/// Records the two halves of a new key pair (`private`, `public`: complete but for their
+/// identities and the links between them) and generates the pair in the HSM; returns the
+/// private and public UIDs and the undo action. Shared with Re-key Key Pair.
+pub(super) fn generate_pair(
+    cx: &OpContext<'_>,
+    svc: &object::Services<'_>,
+    spec: KeyPairSpec,
+    mut private: AttributeSet,
+    mut public: AttributeSet,
+    protection: (bool, bool),
+) -> Result<(String, String, super::UndoAction), OpError> {
     let private_uid = svc.store.allocate_uid()?;
     let public_uid = svc.store.allocate_uid()?;
     private.push(object::link(LinkType::PublicKeyLink, &public_uid));
@@ -94,13 +106,23 @@ pub(super) fn run(cx: &OpContext<'_>, request: &CreateKeyPairRequest) -> Result<
         undo_public(backend)?;
         undo_private(backend)
     });
-    Ok(Outcome::reply(ResponsePayload::CreateKeyPair(Box::new(CreateKeyPairResponse {
-        private_key_unique_identifier: UniqueIdentifier::Text(private_uid),
-        public_key_unique_identifier: UniqueIdentifier::Text(public_uid),
-        private_key_template_attribute: None,
-        public_key_template_attribute: None,
-    })))
-    .with_undo(undo))
+    Ok((private_uid, public_uid, undo))
+}
+
+/// A request's 1.x template and 2.x attributes for one half (or both).
+type Requested<'a> = (Option<&'a TemplateAttribute>, Option<&'a Attributes>);
+
+/// The attributes a key-pair request gives the private and the public half: the Common ones
+/// with each half's own over them. Shared with Re-key Key Pair.
+pub(super) fn requested_halves(
+    common: Requested<'_>,
+    private: Requested<'_>,
+    public: Requested<'_>,
+) -> (AttributeSet, AttributeSet) {
+    let common = object::requested_attributes(common.0, common.1);
+    let private = object::requested_attributes(private.0, private.1);
+    let public = object::requested_attributes(public.0, public.1);
+    (merged(&common, &private), merged(&common, &public))
 }
 
 /// Common attributes overridden by a half's own (a single-valued one given in both: the
@@ -119,7 +141,7 @@ fn merged(common: &AttributeSet, own: &AttributeSet) -> AttributeSet {
 }
 
 /// What to generate, with the algorithm and length the objects record.
-fn pair_spec(attributes: &AttributeSet) -> Result<(KeyPairSpec, CryptographicAlgorithm, i32), OpError> {
+pub(super) fn pair_spec(attributes: &AttributeSet) -> Result<(KeyPairSpec, CryptographicAlgorithm, i32), OpError> {
     let (algorithm, length) = object::algorithm_and_length(attributes);
     let algorithm =
         algorithm.ok_or_else(|| OpError::InvalidField("a key pair needs a Cryptographic Algorithm".into()))?;

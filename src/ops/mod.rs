@@ -63,6 +63,7 @@ mod create_key_pair;
 mod crypto;
 mod decrypt;
 mod delete_attribute;
+mod derive_key;
 mod destroy;
 mod discover_versions;
 mod encrypt;
@@ -82,6 +83,8 @@ mod modify_attribute;
 mod object;
 mod query;
 mod register;
+mod rekey;
+mod rekey_key_pair;
 mod revoke;
 mod rng_retrieve;
 mod rng_seed;
@@ -343,8 +346,11 @@ fn handler(operation: Operation) -> Option<Handler> {
         Operation::Hash => Some(typed!(Hash, hash::run)),
         Operation::RNGRetrieve => Some(typed!(RNGRetrieve, rng_retrieve::run)),
         Operation::RNGSeed => Some(typed!(RNGSeed, rng_seed::run)),
-        // Next: the rest of issue 5.
-        Operation::ReKey | Operation::ReKeyKeyPair | Operation::DeriveKey | Operation::AdjustAttribute => None,
+        Operation::ReKey => Some(typed!(ReKey, rekey::run)),
+        Operation::ReKeyKeyPair => Some(typed!(ReKeyKeyPair, rekey_key_pair::run)),
+        Operation::DeriveKey => Some(typed!(DeriveKey, derive_key::run)),
+        // Not yet: Adjust Attribute (2.1).
+        Operation::AdjustAttribute => None,
         // Not planned: certificates, leases, splitting, import/export, sessions,
         // server-to-client and asynchronous operations, PKCS#11, 3.0 drafts, extensions.
         Operation::Certify

@@ -687,20 +687,33 @@ pub(super) fn usage_bits(names: &[&str]) -> i32 {
     names.iter().filter_map(|n| mask.value_of(n)).fold(0, |acc, v| acc | v as i32)
 }
 
-/// The HSM key type that holds a symmetric key of this KMIP algorithm: AES, or a generic
-/// secret for the HMAC family; `None` for algorithms the HSM layer does not hold.
+/// The HSM key type that holds a symmetric key of this KMIP algorithm and length in bits
+/// (given or, for imports, from the material): AES, three- or two-key Triple DES (KMIP's DES3
+/// of 168 or 112 bits), or a generic secret for the HMAC family; `None` for algorithms the HSM
+/// layer does not hold.
 pub(super) fn secret_key_algorithm(
     algorithm: crate::kmip::enums::CryptographicAlgorithm,
+    bits: Option<u32>,
 ) -> Option<crate::hsm::SecretKeyAlgorithm> {
     use crate::hsm::SecretKeyAlgorithm;
     use crate::kmip::enums::CryptographicAlgorithm as A;
     match algorithm {
         A::AES => Some(SecretKeyAlgorithm::Aes),
+        A::DES3 if bits == Some(112) => Some(SecretKeyAlgorithm::Des2),
+        A::DES3 => Some(SecretKeyAlgorithm::Des3),
         A::HMAC_SHA1 | A::HMAC_SHA224 | A::HMAC_SHA256 | A::HMAC_SHA384 | A::HMAC_SHA512 => {
             Some(SecretKeyAlgorithm::GenericSecret)
         }
         _ => None,
     }
+}
+
+/// KMIP's Cryptographic Length of a symmetric key of `len` bytes: the effective bits for
+/// Triple DES (one parity bit a byte: 168 for 24 bytes, 112 for 16), eight bits a byte
+/// otherwise.
+pub(super) fn secret_key_length(algorithm: crate::kmip::enums::CryptographicAlgorithm, len: usize) -> i32 {
+    let bits = if algorithm == crate::kmip::enums::CryptographicAlgorithm::DES3 { 7 } else { 8 };
+    i32::try_from(len.saturating_mul(bits)).unwrap_or(i32::MAX)
 }
 
 /// The 1.x echo of an attribute an Add/Modify/Delete Attribute acted on (2.x answers without

@@ -60,9 +60,10 @@ pub(super) fn run(cx: &OpContext<'_>, request: &RegisterRequest) -> Result<Outco
             let value = material::secret_from_block(block)?;
             let algorithm = block_algorithm(block, &attributes)
                 .ok_or_else(|| OpError::InvalidField("a symmetric key needs a Cryptographic Algorithm".into()))?;
-            let hsm_algorithm = object::secret_key_algorithm(algorithm)
+            let length = object::secret_key_length(algorithm, value.len());
+            let hsm_algorithm = object::secret_key_algorithm(algorithm, u32::try_from(length).ok())
                 .ok_or_else(|| OpError::FeatureNotSupported(format!("{algorithm:?} keys in the HSM")))?;
-            set_key_facts(&mut attributes, algorithm, bits(value.len()));
+            set_key_facts(&mut attributes, algorithm, length);
             attributes.push(digest(&value, Some(KeyFormatType::Raw)));
             let protection = object::key_protection(&mut attributes, policy);
             object::initial_state(&mut attributes, now);
@@ -240,7 +241,7 @@ fn register_wrapped(
                 _ => {
                     let algorithm = algorithm
                         .ok_or_else(|| OpError::InvalidField("a symmetric key needs a Cryptographic Algorithm".into()))?;
-                    let hsm_algorithm = object::secret_key_algorithm(algorithm)
+                    let hsm_algorithm = object::secret_key_algorithm(algorithm, given_length.and_then(|l| u32::try_from(l).ok()))
                         .ok_or_else(|| OpError::FeatureNotSupported(format!("{algorithm:?} keys in the HSM")))?;
                     attributes.set(Attribute::CryptographicAlgorithm(algorithm));
                     (UnwrapTarget::Secret(hsm_algorithm), ObjectKind::SecretKey, None)
@@ -336,10 +337,6 @@ fn set_key_facts(attributes: &mut AttributeSet, algorithm: CryptographicAlgorith
         attributes.set(Attribute::CryptographicAlgorithm(algorithm));
     }
     attributes.set(Attribute::CryptographicLength(length));
-}
-
-fn bits(len: usize) -> i32 {
-    i32::try_from(len.saturating_mul(8)).unwrap_or(i32::MAX)
 }
 
 /// A SHA-256 Digest attribute over `bytes`.

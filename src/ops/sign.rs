@@ -28,7 +28,6 @@ pub(super) fn run(cx: &OpContext<'_>, request: &SignRequest) -> Result<Outcome, 
         Gathered::Ready { data, params } => {
             let params = crypto::parameters(&m, params.as_ref());
             let scheme = crypto::signature(crypto::algorithm(&m, &params), &params)?;
-            crypto::check_salt(scheme, &params)?;
             crypto::allocate(cx, &svc, &m, &SIGN, data.len())?;
             let key = m.uid().as_bytes();
             let signature = if digested { svc.hsm.sign_digest(key, scheme, &data) } else { svc.hsm.sign(key, scheme, &data) };
