@@ -46,6 +46,8 @@ pub const KNOWN: &[Known] = &[
     known("AKLC-M-*", Class::HsmLacksMechanism, DIGEST_OF_PRIVATE_KEY, "Digest"),
     known("AKLC-O-*", Class::HsmLacksMechanism, DIGEST_OF_PRIVATE_KEY, "Digest"),
     known("SKFF-M-10-*", Class::BrokenTestCase, REFERENCE_ATTRIBUTES, "step 1:"),
+    known("SKLC-O-1-1*", Class::BrokenTestCase, REFERENCE_ATTRIBUTES, "step 3:"),
+    known("SKLC-O-1-2*", Class::BrokenTestCase, REFERENCE_ATTRIBUTES, "step 3:"),
     known("SKFF-M-11-*", Class::BrokenTestCase, REFERENCE_ATTRIBUTES, "step 1:"),
     // The Triple DES steps of these pass; what fails is the same reference-server attributes.
     known("SKFF-M-12-*", Class::BrokenTestCase, REFERENCE_ATTRIBUTES, "step 1:"),

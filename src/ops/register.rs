@@ -121,6 +121,9 @@ pub(super) fn run(cx: &OpContext<'_>, request: &RegisterRequest) -> Result<Outco
             if let Some(KeyValue::Plain { key_material: KeyMaterial::Bytes(der), .. }) = &block.key_value {
                 attributes.push(digest(der.expose(), Some(block.key_format_type)));
             }
+            // A public key is not secret, whatever the server's policy for secrets; the client may still mark it
+            // Sensitive, which Get then honours.
+            object::key_protection(&mut attributes, super::Policy { extractable_by_default: true });
             object::initial_state(&mut attributes, now);
             let usage = object::key_usage(attributes.usage_mask());
             let stored = binary::encode(&block.to_ttlv_item(Tag::KEY_BLOCK))
