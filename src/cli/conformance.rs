@@ -118,9 +118,9 @@ fn replay_all(corpus: &Path, cases: &[PathBuf], state: &Path) -> Result<Vec<Case
     let mut sessions: Vec<(String, Vec<&PathBuf>)> = Vec::new();
     for path in cases {
         let session = runner::session_of(path);
-        match sessions.last_mut() {
-            Some((name, paths)) if *name == session => paths.push(path),
-            _ => sessions.push((session, vec![path])),
+        match sessions.iter_mut().find(|(name, _)| *name == session) {
+            Some((_, paths)) => paths.push(path),
+            None => sessions.push((session, vec![path])),
         }
     }
     for (n, (_, paths)) in sessions.iter().enumerate() {

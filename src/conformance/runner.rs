@@ -104,13 +104,18 @@ fn natural_key(text: &str) -> Vec<(String, u64)> {
     key
 }
 
-/// Cases that share one server: a profile's cases in one folder run in order against the same
+/// Cases that share one server: a profile's cases of one version in one folder run in order against the same
 /// store, as some locate what an earlier one made (SASED-M-3, TL-M-3); each TC- note runs alone.
 pub fn session_of(path: &Path) -> String {
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     match profile_of(&stem).as_str() {
         "TC" => path.display().to_string(),
-        profile => format!("{}/{profile}", path.parent().map(|p| p.display().to_string()).unwrap_or_default()),
+        // One folder may hold several versions of a profile (kmip-1.0-1.2): each is its own run.
+        profile => format!(
+            "{}/{profile}@{}",
+            path.parent().map(|p| p.display().to_string()).unwrap_or_default(),
+            version_of(&stem).unwrap_or_default()
+        ),
     }
 }
 
