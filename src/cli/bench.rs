@@ -132,6 +132,9 @@ pub struct ServerBenchArgs {
     /// Client private key (PEM).
     #[arg(long)]
     pub key: Option<PathBuf>,
+    /// With --addr: the server's process id on this machine, to read its CPU time and RSS from /proc.
+    #[arg(long, requires = "addr")]
+    pub server_pid: Option<u32>,
     /// Name the server's certificate must carry.
     #[arg(long, default_value = "localhost")]
     pub server_name: String,
@@ -429,6 +432,7 @@ fn op_name(operation: Operation) -> &'static str {
         Operation::Encrypt => "Encrypt",
         Operation::Sign => "Sign",
         Operation::RNGRetrieve => "RNGRetrieve",
+        Operation::Activate => "Activate",
         _ => "operation",
     }
 }
@@ -479,23 +483,13 @@ fn name_attribute(name: &str) -> Ttlv {
     )
 }
 
-/// An hour ago: keys are created Active, so that Encrypt and Sign accept them.
-fn activation_date() -> Ttlv {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    Ttlv::date_time(Tag::ACTIVATION_DATE, i64::try_from(now).unwrap_or(i64::MAX) - 3600)
-}
-
-/// Create payload of an AES-256 key, named when `name` is given. Active keys serve Encrypt; Pre-Active ones can
-/// be destroyed without a Revoke first.
-fn create_aes_payload(name: Option<&str>, active: bool) -> Vec<Ttlv> {
+/// Create payload of a Pre-Active AES-256 key (destroyable without a Revoke), named when `name` is given.
+fn create_aes_payload(name: Option<&str>) -> Vec<Ttlv> {
     let mut attributes = vec![
         Ttlv::enumeration(Tag::CRYPTOGRAPHIC_ALGORITHM, CryptographicAlgorithm::AES.to_u32()),
         Ttlv::integer(Tag::CRYPTOGRAPHIC_LENGTH, 256),
         Ttlv::integer(Tag::CRYPTOGRAPHIC_USAGE_MASK, USAGE_ENCRYPT_DECRYPT),
     ];
-    if active {
-        attributes.push(activation_date());
-    }
     attributes.extend(name.map(name_attribute));
     vec![
         Ttlv::enumeration(Tag::OBJECT_TYPE, ObjectType::SymmetricKey.to_u32()),
@@ -504,7 +498,7 @@ fn create_aes_payload(name: Option<&str>, active: bool) -> Vec<Ttlv> {
 }
 
 fn create_key_pair_payload(alg: SignAlg) -> Vec<Ttlv> {
-    let mut common = vec![activation_date()];
+    let mut common = Vec::new();
     match alg {
         SignAlg::EcdsaP256 => {
             common.push(Ttlv::enumeration(Tag::CRYPTOGRAPHIC_ALGORITHM, CryptographicAlgorithm::EC.to_u32()));
@@ -556,19 +550,19 @@ impl Workload {
         let mut names = Vec::new();
         match args.op {
             BenchOp::Encrypt => {
-                let created = conn.call_one(Operation::Create, create_aes_payload(Some("bench-encrypt-key"), true))?;
-                uids.push(uid_of(&created, Tag::UNIQUE_IDENTIFIER)?);
+                let created = conn.call_one(Operation::Create, create_aes_payload(Some("bench-encrypt-key")))?;
+                uids.push(activate(conn, uid_of(&created, Tag::UNIQUE_IDENTIFIER)?)?);
             }
             BenchOp::Sign => {
                 let pair = conn.call_one(Operation::CreateKeyPair, create_key_pair_payload(args.sign_alg))?;
-                uids.push(uid_of(&pair, Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER)?);
+                uids.push(activate(conn, uid_of(&pair, Tag::PRIVATE_KEY_UNIQUE_IDENTIFIER)?)?);
             }
             BenchOp::GetAttributes | BenchOp::Locate if !prefilled.is_empty() => {
                 names = (0..prefilled.len()).map(prefill_name).collect();
                 uids = prefilled.to_vec();
             }
             BenchOp::GetAttributes | BenchOp::Locate => {
-                let created = conn.call_one(Operation::Create, create_aes_payload(Some("bench-obj-single"), false))?;
+                let created = conn.call_one(Operation::Create, create_aes_payload(Some("bench-obj-single")))?;
                 uids.push(uid_of(&created, Tag::UNIQUE_IDENTIFIER)?);
                 names.push("bench-obj-single".to_string());
             }
@@ -582,9 +576,9 @@ impl Workload {
         let pick = |list: &[String]| list.get(n % list.len().max(1)).cloned().unwrap_or_default();
         match self.op {
             BenchOp::Discover => conn.call_one(Operation::DiscoverVersions, Vec::new()).map(drop),
-            BenchOp::Create => conn.call_one(Operation::Create, create_aes_payload(None, false)).map(drop),
+            BenchOp::Create => conn.call_one(Operation::Create, create_aes_payload(None)).map(drop),
             BenchOp::CreateDestroy => {
-                let created = conn.call_one(Operation::Create, create_aes_payload(None, false))?;
+                let created = conn.call_one(Operation::Create, create_aes_payload(None))?;
                 let uid = uid_of(&created, Tag::UNIQUE_IDENTIFIER)?;
                 conn.call_one(Operation::Destroy, vec![uid_item(&uid)]).map(drop)
             }
@@ -600,8 +594,10 @@ impl Workload {
             BenchOp::Encrypt => {
                 let params = Ttlv::structure(
                     Tag::CRYPTOGRAPHIC_PARAMETERS,
+                    // The algorithm is redundant for kmipd (the key says it) but PyKMIP's server requires it.
                     vec![
                         Ttlv::enumeration(Tag::BLOCK_CIPHER_MODE, BlockCipherMode::GCM.to_u32()),
+                        Ttlv::enumeration(Tag::CRYPTOGRAPHIC_ALGORITHM, CryptographicAlgorithm::AES.to_u32()),
                         Ttlv::integer(Tag::TAG_LENGTH, 16),
                     ],
                 );
@@ -622,6 +618,13 @@ impl Workload {
             }
         }
     }
+}
+
+/// Activates a key so that Encrypt and Sign accept it. An Activate operation rather than an Activation Date
+/// attribute at creation: the PyKMIP server refuses the attribute at KMIP 2.0.
+fn activate(conn: &mut Connection, uid: String) -> Result<String, BenchError> {
+    conn.call_one(Operation::Activate, vec![uid_item(&uid)])?;
+    Ok(uid)
 }
 
 fn prefill_name(i: usize) -> String {
@@ -645,7 +648,7 @@ fn prefill(endpoint: &Endpoint, connections: usize, count: usize) -> Result<Vec<
                         }
                         let end = (start + PREFILL_BATCH).min(count);
                         let items: Vec<_> = (start..end)
-                            .map(|i| (Operation::Create, create_aes_payload(Some(&prefill_name(i)), false)))
+                            .map(|i| (Operation::Create, create_aes_payload(Some(&prefill_name(i)))))
                             .collect();
                         for (i, payload) in (start..end).zip(conn.call(&items)?) {
                             made.push((i, uid_of(&payload, Tag::UNIQUE_IDENTIFIER)?));
@@ -714,7 +717,9 @@ fn run_server_side(
 ) -> Result<Figures, BenchError> {
     // Connect first: the handshakes are not part of the measured window.
     let conns: Vec<Connection> = (0..connections.max(1)).map(|_| endpoint.connect()).collect::<Result<_, _>>()?;
-    let cpu_before = cpu_time(server_pid);
+    // No pid, no server figure: cpu_time(None) would read this process.
+    let server_cpu = || server_pid.and_then(|pid| cpu_time(Some(pid)));
+    let cpu_before = server_cpu();
     let client_before = cpu_time(None);
     let start = Instant::now();
     let results: Vec<Result<Vec<Duration>, BenchError>> = std::thread::scope(|scope| {
@@ -738,7 +743,7 @@ fn run_server_side(
         joins.into_iter().map(|j| j.join().unwrap_or_else(|_| Err(BenchError::Server("client thread panicked".into())))).collect()
     });
     let elapsed = start.elapsed();
-    let cpu = cpu_time(server_pid).zip(cpu_before).map(|(after, before)| after.saturating_sub(before));
+    let cpu = server_cpu().zip(cpu_before).map(|(after, before)| after.saturating_sub(before));
     let client_cpu = cpu_time(None).zip(client_before).map(|(after, before)| after.saturating_sub(before));
     let mut latencies = Vec::new();
     for r in results {
@@ -901,7 +906,7 @@ pub fn server(args: &ServerBenchArgs, out: &mut dyn Write) -> Result<(), BenchEr
             endpoint
         }
     };
-    let pid = child.as_ref().and_then(ChildServer::pid);
+    let pid = child.as_ref().and_then(ChildServer::pid).or(args.server_pid);
     match &child {
         Some(server) => writeln!(
             out,
@@ -961,10 +966,10 @@ pub fn server(args: &ServerBenchArgs, out: &mut dyn Write) -> Result<(), BenchEr
             .map_err(w)?;
         }
     }
-    let pid = child.as_ref().and_then(ChildServer::pid);
+    let pid = child.as_ref().and_then(ChildServer::pid).or(args.server_pid);
 
     if args.idle > 0 {
-        let server_pid = pid.ok_or_else(|| BenchError::Usage("--idle needs the built-in server (its RSS)".into()))?;
+        let server_pid = pid.ok_or_else(|| BenchError::Usage("--idle needs the built-in server or --server-pid (for the RSS)".into()))?;
         let before = rss_kib(server_pid);
         let mut idle = Vec::with_capacity(args.idle);
         for _ in 0..args.idle {
