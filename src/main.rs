@@ -55,6 +55,9 @@ enum HsmCommand {
 enum BenchCommand {
     /// Session pool versus direct single-session cryptoki calls.
     Hsm(cli::hsm::BenchArgs),
+    /// KMIP load over mutual TLS against a built-in or running server: ops/s, latency percentiles, CPU per
+    /// operation; with --baseline the same operation through the HSM pool in-process, and the ratio.
+    Server(cli::bench::ServerBenchArgs),
 }
 
 fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -76,6 +79,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Bench(BenchCommand::Hsm(args)) => cli::hsm::bench(&args, &mut std::io::stdout())?,
+        Command::Bench(BenchCommand::Server(args)) => cli::bench::server(&args, &mut std::io::stdout())?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -247,9 +247,33 @@ fn write_private(path: &Path, content: &str) -> Result<()> {
     Ok(())
 }
 
+/// First words of the line `kmipd dev` prints once it listens; [`parse_banner`] reads the address back.
+const BANNER_PREFIX: &str = "kmipd dev is serving KMIP on ";
+
+/// `kmipd dev is serving KMIP on 127.0.0.1:PORT (…)` → the address (for harnesses that start `kmipd dev`).
+pub fn parse_banner(line: &str) -> Option<SocketAddr> {
+    line.strip_prefix(BANNER_PREFIX)?.split_whitespace().next()?.parse().ok()
+}
+
+/// Sends the first line of a child's stdout, then keeps draining it so the child never blocks on a full pipe.
+pub fn forward_banner(stdout: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(tx) = tx.take() {
+                let _ = tx.send(line);
+            }
+        }
+    });
+    rx
+}
+
 fn print_banner(addr: SocketAddr, pki: &DevPki) {
     println!(
-        "kmipd dev is serving KMIP on {addr} (SoftHSM2 token \"kmipd\", Ctrl-C to stop)\n\
+        "{BANNER_PREFIX}{addr} (SoftHSM2 token \"kmipd\", Ctrl-C to stop)\n\
          client certificate: {cert}\nclient key:         {key}\nCA:                 {ca}\n\n\
          PyKMIP:\n  from kmip.pie.client import ProxyKmipClient\n  from kmip.core import enums\n  \
          c = ProxyKmipClient(hostname=\"{host}\", port={port}, cert=\"{cert}\", key=\"{key}\", ca=\"{ca}\",\n      \

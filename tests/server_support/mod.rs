@@ -14,11 +14,11 @@
 #![allow(dead_code)]
 
 use std::fs::OpenOptions;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kmipd::conformance::Exchange;
@@ -237,17 +237,7 @@ impl TestServer {
             .expect("spawning kmipd dev");
         let stdout = child.stdout.take().unwrap();
         self.child = Some(child);
-        let (tx, rx) = mpsc::channel();
-        // Reads the banner, then keeps draining stdout so the server never blocks on it.
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(tx) = tx.take() {
-                    let _ = tx.send(line);
-                }
-            }
-        });
+        let rx = kmipd::cli::serve::forward_banner(stdout);
         let banner = match rx.recv_timeout(START_TIMEOUT) {
             Ok(line) => line,
             Err(e) => {
@@ -255,7 +245,7 @@ impl TestServer {
                 panic!("kmipd dev printed no banner ({e}; exit status {status:?})\n{}", self.log_tail());
             }
         };
-        self.addr = parse_banner(&banner).unwrap_or_else(|| panic!("unexpected banner {banner:?}"));
+        self.addr = kmipd::cli::serve::parse_banner(&banner).unwrap_or_else(|| panic!("unexpected banner {banner:?}"));
     }
 }
 
@@ -263,12 +253,6 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-/// `kmipd dev is serving KMIP on 127.0.0.1:PORT (…)` → the address.
-fn parse_banner(line: &str) -> Option<SocketAddr> {
-    let rest = line.strip_prefix("kmipd dev is serving KMIP on ")?;
-    rest.split_whitespace().next()?.parse().ok()
 }
 
 fn write_private(path: &Path, content: &str) {
