@@ -35,7 +35,9 @@ const CLAIMED_PROFILES: &[(&str, &[&str])] = &[
     ("CS-RNG", &["1.2", "1.3", "1.4", "2.0", "2.1"]),
     ("OMOS", &["1.0", "1.1", "1.2", "1.3", "1.4", "2.0", "2.1"]),
     ("SASED", &["1.4", "2.0", "2.1"]),
+    ("SKFF", &["1.3", "1.4"]),
     ("SKLC", &["1.0", "1.1", "1.2", "1.3", "1.4", "2.1"]),
+    ("TL", &["1.0", "1.1", "1.2", "1.3", "1.4"]),
 ];
 
 /// Profile Name values of each profile: the 1.x name without its version suffix (`…KMIPV` +
