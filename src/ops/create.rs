@@ -34,6 +34,10 @@ pub(super) fn run(cx: &OpContext<'_>, request: &CreateRequest) -> Result<Outcome
         }
     };
     let protection = object::key_protection(&mut attributes, cx.backend.policy());
+    if request.object_type == ObjectType::SymmetricKey {
+        // What a Get without Key Format Type answers with (a 2.x attribute).
+        attributes.set(Attribute::KeyFormatType(crate::kmip::enums::KeyFormatType::Raw));
+    }
     let now = object::now();
     object::initial_state(&mut attributes, now);
     object::generated(&mut attributes, now);

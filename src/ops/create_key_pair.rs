@@ -73,6 +73,7 @@ pub(super) fn generate_pair(
     for (uid, attributes, object_type, kind) in halves {
         attributes.set(Attribute::UniqueIdentifier(UniqueIdentifier::Text(uid.clone())));
         attributes.set(Attribute::ObjectType(object_type));
+        object::identity_facts(attributes, uid, true);
         let keys = attributes.index_keys();
         // The audit line names the private key's type (noted first, kept).
         if cx.audit.object_type.get().is_none() {

@@ -509,6 +509,20 @@ pub(super) fn generated(attributes: &mut AttributeSet, now: DateTime) {
     attributes.set(Attribute::Fresh(true));
 }
 
+/// The server-set facts of a new object that 2.x clients read (older versions never see them):
+/// Short Unique Identifier (SHA-256 of the UID, KMIP 2.1 §4.49) and Protection Storage Mask
+/// (Hardware when the material lives in the HSM, else Software: the store keeps it, sealed
+/// or public).
+pub(super) fn identity_facts(attributes: &mut AttributeSet, uid: &str, in_hsm: bool) {
+    use sha2::Digest as _;
+    attributes.set(Attribute::ShortUniqueIdentifier(sha2::Sha256::digest(uid.as_bytes()).to_vec()));
+    let storage = if in_hsm { "Hardware" } else { "Software" };
+    let mask = crate::ttlv::registry::mask_for_tag(Tag::PROTECTION_STORAGE_MASK).and_then(|m| m.value_of(storage));
+    if let Some(bits) = mask.and_then(|v| i32::try_from(v).ok()) {
+        attributes.set(Attribute::ProtectionStorageMask(bits));
+    }
+}
+
 /// Applies the time-driven transitions a read must reflect: an Active object past its
 /// Deactivation Date is Deactivated; a Pre-Active one past its Activation Date is Active.
 pub(super) fn refresh_state(attributes: &mut AttributeSet, now: DateTime) -> bool {
@@ -611,6 +625,7 @@ pub(super) fn create(
     let uid = store.allocate_uid()?;
     creation.attributes.set(Attribute::UniqueIdentifier(UniqueIdentifier::Text(uid.clone())));
     creation.attributes.set(Attribute::ObjectType(creation.object_type));
+    identity_facts(&mut creation.attributes, &uid, creation.hsm_kind.is_some());
     let pending = store::NewObject {
         uid: uid.clone(),
         owner: cx.request.client_identity.clone(),
