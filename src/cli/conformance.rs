@@ -7,6 +7,7 @@
 //! through the same [`Processor`] as `kmipd serve`, without TLS: the network path is covered
 //! by `tests/server_replay.rs`, and 883 TLS servers would only add minutes.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -77,18 +78,22 @@ pub fn run(args: &ConformanceArgs) -> Result<ExitCode> {
     let command = "kmipd conformance --out CONFORMANCE.md";
     let report = runner::report(&results, &claimed, command);
     let passed = results.iter().filter(|r| r.class == Class::Pass).count();
-    eprintln!("{passed} of {} test cases pass ({:.0?})", results.len(), started.elapsed());
+    // The report is written before anything is printed, and printing ignores a closed stderr
+    // (`kmipd conformance … 2>&1 | head` must not lose the report).
+    if let Some(out) = &args.out {
+        std::fs::write(out, &report).with_context(|| format!("writing {}", out.display()))?;
+    }
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{passed} of {} test cases pass ({:.0?})", results.len(), started.elapsed());
     for class in [Class::KmipdBug, Class::NotImplemented, Class::HsmLacksMechanism, Class::BrokenTestCase] {
         let n = results.iter().filter(|r| r.class == class).count();
-        eprintln!("  {}: {n}", class.label());
+        let _ = writeln!(err, "  {}: {n}", class.label());
     }
     if args.verbose {
         for r in results.iter().filter(|r| r.class != Class::Pass) {
-            eprintln!("\n{} ({}): {}\n{}", r.path, r.class.label(), r.detail, r.last_response.as_deref().unwrap_or(""));
+            let response = r.last_response.as_deref().unwrap_or("");
+            let _ = writeln!(err, "\n{} ({}): {}\n{response}", r.path, r.class.label(), r.detail);
         }
-    }
-    if let Some(out) = &args.out {
-        std::fs::write(out, &report).with_context(|| format!("writing {}", out.display()))?;
     }
     let Some(check) = &args.check else { return Ok(ExitCode::SUCCESS) };
     let mut problems = Vec::new();
@@ -107,7 +112,7 @@ pub fn run(args: &ConformanceArgs) -> Result<ExitCode> {
         }
     }
     for problem in &problems {
-        eprintln!("{problem}");
+        let _ = writeln!(err, "{problem}");
     }
     Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
