@@ -7,11 +7,12 @@
 //! - The handshake test (TLS 1.3 and 1.2 with OpenSSL, KMIP 1.2/1.4/2.0, DiscoverVersions and
 //!   Query) runs today.
 //! - The object flow (create, get, get_attributes, activate, locate, register SecretData and a
-//!   certificate, create an RSA key pair, revoke, destroy) is checked against PyKMIP's own
-//!   server, so that the script is known good; against kmipd it waits for the object
-//!   operations of issue 4.
+//!   certificate, create an RSA key pair, revoke, destroy, get after destroy fails) runs against
+//!   kmipd at KMIP 1.0, 1.1, 1.2, 1.3, 1.4 and 2.0, and against PyKMIP's own server, so that the
+//!   script is known good.
 //! - The crypto flow (`--mode crypto`: AES-CBC encrypt/decrypt, RSA-PSS sign/verify,
-//!   HMAC-SHA256 MAC) runs against kmipd at KMIP 1.2 and 2.0.
+//!   HMAC-SHA256 MAC) runs against kmipd at KMIP 1.2, 1.3, 1.4 and 2.0 (1.0/1.1 have no
+//!   cryptographic operations).
 
 mod server_support;
 
@@ -115,8 +116,23 @@ fn flow_against_kmipd(version: &str) {
 }
 
 #[test]
+fn pykmip_flow_at_kmip_1_0() {
+    flow_against_kmipd("1.0");
+}
+
+#[test]
+fn pykmip_flow_at_kmip_1_1() {
+    flow_against_kmipd("1.1");
+}
+
+#[test]
 fn pykmip_flow_at_kmip_1_2() {
     flow_against_kmipd("1.2");
+}
+
+#[test]
+fn pykmip_flow_at_kmip_1_3() {
+    flow_against_kmipd("1.3");
 }
 
 #[test]
@@ -143,6 +159,16 @@ fn crypto_against_kmipd(version: &str) {
 #[test]
 fn pykmip_crypto_at_kmip_1_2() {
     crypto_against_kmipd("1.2");
+}
+
+#[test]
+fn pykmip_crypto_at_kmip_1_3() {
+    crypto_against_kmipd("1.3");
+}
+
+#[test]
+fn pykmip_crypto_at_kmip_1_4() {
+    crypto_against_kmipd("1.4");
 }
 
 #[test]

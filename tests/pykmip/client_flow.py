@@ -1,6 +1,6 @@
 """PyKMIP 0.11 against kmipd: a third-party client's view of the server.
 
-    client_flow.py --port P --cert C --key K --ca CA [--host H] [--version 1.2|1.4|2.0]
+    client_flow.py --port P --cert C --key K --ca CA [--host H] [--version 1.0|1.1|1.2|1.3|1.4|2.0]
                    [--mode flow|smoke|crypto] [--ssl-version PROTOCOL_TLS|PROTOCOL_TLSv1_2]
 
 smoke: TLS handshake, DiscoverVersions and Query through PyKMIP's low-level proxy (what works
@@ -25,7 +25,10 @@ from kmip.pie import exceptions, objects
 from kmip.pie.client import ProxyKmipClient
 
 VERSIONS = {
+    "1.0": enums.KMIPVersion.KMIP_1_0,
+    "1.1": enums.KMIPVersion.KMIP_1_1,
     "1.2": enums.KMIPVersion.KMIP_1_2,
+    "1.3": enums.KMIPVersion.KMIP_1_3,
     "1.4": enums.KMIPVersion.KMIP_1_4,
     "2.0": enums.KMIPVersion.KMIP_2_0,
 }
