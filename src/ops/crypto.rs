@@ -149,31 +149,7 @@ pub(super) fn parameters(m: &Managed, given: Option<&CryptographicParameters>) -
     }
     match m.attributes.get(Tag::CRYPTOGRAPHIC_PARAMETERS) {
         Some(Attribute::CryptographicParameters(p)) => p.clone(),
-        _ => empty_parameters(),
-    }
-}
-
-/// Cryptographic Parameters with no field set.
-pub(super) fn empty_parameters() -> CryptographicParameters {
-    CryptographicParameters {
-        block_cipher_mode: None,
-        padding_method: None,
-        hashing_algorithm: None,
-        key_role_type: None,
-        digital_signature_algorithm: None,
-        cryptographic_algorithm: None,
-        random_iv: None,
-        iv_length: None,
-        tag_length: None,
-        fixed_field_length: None,
-        invocation_field_length: None,
-        counter_length: None,
-        initial_counter_value: None,
-        salt_length: None,
-        mask_generator: None,
-        mask_generator_hashing_algorithm: None,
-        p_source: None,
-        trailer_field: None,
+        _ => CryptographicParameters::default(),
     }
 }
 

@@ -99,6 +99,28 @@ impl IndexReport {
 }
 
 impl SledStore {
+    /// [`Store::update`] and [`Store::update_with_grants`]: the attributes and keys, and the
+    /// grants when given, of a Committed or Destroyed record at `expected_revision`.
+    fn replace_attributes(
+        &self,
+        uid: &str,
+        expected_revision: u64,
+        attributes: Vec<u8>,
+        keys: IndexKeys,
+        grants: Option<Vec<Grant>>,
+    ) -> StoreResult<ObjectRecord> {
+        self.mutate(uid, |record| {
+            expect_lifecycle(record, &[Lifecycle::Committed, Lifecycle::Destroyed], "Committed or Destroyed")?;
+            expect_revision(record, expected_revision)?;
+            record.attributes = attributes;
+            record.keys = keys;
+            if let Some(grants) = grants {
+                record.grants = grants;
+            }
+            Ok(())
+        })
+    }
+
     /// Open (or create) the store. sled recovers its log here; no record is read.
     pub fn open(config: &SledStoreConfig) -> StoreResult<Self> {
         let db = sled::Config::new()
@@ -427,17 +449,7 @@ impl Store for SledStore {
         attributes: Vec<u8>,
         keys: IndexKeys,
     ) -> StoreResult<ObjectRecord> {
-        self.mutate(uid, |record| {
-            expect_lifecycle(
-                record,
-                &[Lifecycle::Committed, Lifecycle::Destroyed],
-                "Committed or Destroyed",
-            )?;
-            expect_revision(record, expected_revision)?;
-            record.attributes = attributes;
-            record.keys = keys;
-            Ok(())
-        })
+        self.replace_attributes(uid, expected_revision, attributes, keys, None)
     }
 
     fn update_with_grants(
@@ -448,15 +460,7 @@ impl Store for SledStore {
         keys: IndexKeys,
         grants: Vec<Grant>,
     ) -> StoreResult<ObjectRecord> {
-        let grants = normalized_grants(grants);
-        self.mutate(uid, |record| {
-            expect_lifecycle(record, &[Lifecycle::Committed, Lifecycle::Destroyed], "Committed or Destroyed")?;
-            expect_revision(record, expected_revision)?;
-            record.attributes = attributes;
-            record.keys = keys;
-            record.grants = grants;
-            Ok(())
-        })
+        self.replace_attributes(uid, expected_revision, attributes, keys, Some(normalized_grants(grants)))
     }
 
     fn set_archived(&self, uid: &str, archived: bool) -> StoreResult<ObjectRecord> {
