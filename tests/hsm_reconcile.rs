@@ -233,3 +233,30 @@ fn hashed_ids_are_recovered_from_the_label() {
         assert!(exists(&hsm, uid));
     }
 }
+
+/// Start-up reconciles with the listing made when the token was opened (one scan, read in parallel), so that
+/// listing must be exactly what a fresh scan finds, and be handed out once.
+#[test]
+fn the_opening_listing_is_a_full_scan_taken_once() {
+    let prefix = "kmipd-opening:";
+    let first = namespaced(prefix);
+    for i in 0..40 {
+        let id = format!("opening-{i}");
+        secret_key(&first, &id);
+    }
+    drop(first);
+    let hsm = namespaced(prefix);
+    let opening = hsm.take_opening_listing().expect("the open-time scan is kept");
+    assert!(hsm.take_opening_listing().is_none(), "handed out twice");
+    let mut fresh = hsm.list_objects().unwrap();
+    let mut opening = opening;
+    fresh.sort_by(|a, b| a.cka_id.cmp(&b.cka_id));
+    opening.sort_by(|a, b| a.cka_id.cmp(&b.cka_id));
+    assert_eq!(opening, fresh);
+    assert!(opening.len() >= 40);
+    let listed = Inventory::with_listing(&hsm, Some(opening)).list_objects().unwrap();
+    assert_eq!(listed.len(), fresh.len());
+    for summary in &fresh {
+        hsm.destroy(summary.caller_id.as_deref().unwrap()).unwrap();
+    }
+}

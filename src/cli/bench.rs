@@ -104,7 +104,7 @@ pub struct ServerBenchArgs {
     /// the summary keeps each side's best: background load then hits both alike.
     #[arg(long, default_value_t = 1)]
     pub rounds: u32,
-    /// Objects (AES-256 keys named `bench-obj-<i>`) to create before measuring, e.g. for Locate in a larger store.
+    /// Objects (AES-256 keys named `bench-<run>-obj-<i>`) to create before measuring, e.g. for Locate in a larger store.
     #[arg(long, default_value_t = 0)]
     pub prefill: usize,
     /// After the prefill, restart the built-in server and report how long it takes to serve again.
@@ -550,7 +550,7 @@ impl Workload {
         let mut names = Vec::new();
         match args.op {
             BenchOp::Encrypt => {
-                let created = conn.call_one(Operation::Create, create_aes_payload(Some("bench-encrypt-key")))?;
+                let created = conn.call_one(Operation::Create, create_aes_payload(Some(&bench_name("encrypt-key"))))?;
                 uids.push(activate(conn, uid_of(&created, Tag::UNIQUE_IDENTIFIER)?)?);
             }
             BenchOp::Sign => {
@@ -562,9 +562,10 @@ impl Workload {
                 uids = prefilled.to_vec();
             }
             BenchOp::GetAttributes | BenchOp::Locate => {
-                let created = conn.call_one(Operation::Create, create_aes_payload(Some("bench-obj-single")))?;
+                let name = bench_name("obj-single");
+                let created = conn.call_one(Operation::Create, create_aes_payload(Some(&name)))?;
                 uids.push(uid_of(&created, Tag::UNIQUE_IDENTIFIER)?);
-                names.push("bench-obj-single".to_string());
+                names.push(name);
             }
             BenchOp::Discover | BenchOp::Create | BenchOp::CreateDestroy | BenchOp::Rng => {}
         }
@@ -628,7 +629,17 @@ fn activate(conn: &mut Connection, uid: String) -> Result<String, BenchError> {
 }
 
 fn prefill_name(i: usize) -> String {
-    format!("bench-obj-{i}")
+    bench_name(&format!("obj-{i}"))
+}
+
+/// `bench-<run>-<what>`: names unique to this run, so benches can run again against a server that keeps its state.
+fn bench_name(what: &str) -> String {
+    static RUN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let run = RUN.get_or_init(|| {
+        let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        format!("{}.{secs}", std::process::id())
+    });
+    format!("bench-{run}-{what}")
 }
 
 /// Creates `count` named AES-256 keys over `connections` connections; returns their UIDs in name order.

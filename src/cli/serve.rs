@@ -120,7 +120,8 @@ fn run(config: Config, banner: Option<&dyn Fn(SocketAddr)>) -> Result<()> {
 /// invariant 3), before any request is served. Start-up fails only if reconciliation itself cannot run (the HSM
 /// cannot be listed, the store fails); records it could not settle are logged and retried at the next start.
 fn reconcile_at_startup(store: &SledStore, hsm: &Pkcs11Hsm) -> Result<()> {
-    let report = store::reconcile(store, &hsm::Inventory::new(hsm))
+    let inventory = hsm::Inventory::with_listing(hsm, hsm.take_opening_listing());
+    let report = store::reconcile(store, &inventory)
         .context("reconciling the metadata store with the HSM token")?;
     tracing::info!(
         rolled_back = report.rolled_back.len(),

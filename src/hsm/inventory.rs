@@ -108,12 +108,20 @@ pub fn display_ref(object: &HsmRef) -> impl fmt::Display + '_ {
 #[derive(Debug)]
 pub struct Inventory<'a, H: ?Sized> {
     hsm: &'a H,
+    /// A listing made moments ago (when the token was opened), answered once instead of a new scan.
+    listed: std::sync::Mutex<Option<Vec<ObjectSummary>>>,
 }
 
 impl<'a, H: Hsm + ?Sized> Inventory<'a, H> {
     /// The inventory of `hsm`.
     pub fn new(hsm: &'a H) -> Self {
-        Inventory { hsm }
+        Inventory { hsm, listed: std::sync::Mutex::new(None) }
+    }
+
+    /// The inventory of `hsm` whose first [`HsmInventory::list_objects`] answers `listing`, a scan of the token
+    /// that nothing has changed since ([`crate::hsm::Pkcs11Hsm::take_opening_listing`]); later ones scan again.
+    pub fn with_listing(hsm: &'a H, listing: Option<Vec<ObjectSummary>>) -> Self {
+        Inventory { hsm, listed: std::sync::Mutex::new(listing) }
     }
 }
 
@@ -123,9 +131,12 @@ impl<H: Hsm + ?Sized> HsmInventory for Inventory<'_, H> {
     /// One scan of the token ([`Hsm::list_objects`]), each object mapped by [`listed_ref`], kmipd's own keys left
     /// out.
     fn list_objects(&self) -> Result<Vec<HsmRef>, HsmError> {
-        Ok(self
-            .hsm
-            .list_objects()?
+        let listed = self.listed.lock().ok().and_then(|mut listed| listed.take());
+        let objects = match listed {
+            Some(objects) => objects,
+            None => self.hsm.list_objects()?,
+        };
+        Ok(objects
             .iter()
             .filter(|o| !o.caller_id.as_deref().is_some_and(is_own_key))
             .map(listed_ref)

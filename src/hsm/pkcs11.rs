@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 
 use cryptoki::error::{Error as CryptokiError, RvError};
 use cryptoki::mechanism::ekdf::AesCbcDeriveParams;
@@ -89,6 +89,8 @@ pub struct Pkcs11Hsm {
     templates: Templates,
     /// `CKA_ID` → handle, built by one enumeration at open time and kept current (invariant 4).
     handles: RwLock<HashMap<Vec<u8>, ObjectHandle>>,
+    /// The enumeration made at open time, until start-up reconciliation takes it.
+    opening_listing: Mutex<Option<Vec<ObjectSummary>>>,
     /// The profile's capabilities, parsed once: checked on every call.
     capabilities: HashSet<Capability>,
 }
@@ -105,6 +107,9 @@ const HANDLE_INVALID: [&str; 4] = [
     "CKR_WRAPPING_KEY_HANDLE_INVALID",
     "CKR_UNWRAPPING_KEY_HANDLE_INVALID",
 ];
+
+/// Most threads a token scan reads attributes with (fewer if the pool has fewer sessions).
+const SCAN_THREADS: usize = 8;
 
 fn handle_invalid(error: &HsmError) -> bool {
     error.code().is_some_and(|c| HANDLE_INVALID.contains(&c))
@@ -135,6 +140,7 @@ impl Pkcs11Hsm {
             .ok_or_else(|| HsmError::Config("no PIN source (pin file or pin environment variable)".into()))?;
         let pin = format_pin(&profile, &pin_source.read()?)?;
         let pool = SessionPool::open(ctx, slot, pin, &profile.sessions)?;
+        tracing::info!(target: "kmipd::hsm", "HSM token open and logged in");
         let hsm = Pkcs11Hsm {
             templates: Templates::new(&profile.objects.omit_attributes),
             capabilities: profile.mechanisms.capabilities.iter().filter_map(|n| Capability::from_name(n)).collect(),
@@ -142,6 +148,7 @@ impl Pkcs11Hsm {
             module_path,
             pool,
             handles: RwLock::new(HashMap::new()),
+            opening_listing: Mutex::new(None),
         };
         hsm.build_handle_cache()?;
         Ok(hsm)
@@ -179,22 +186,85 @@ impl Pkcs11Hsm {
         self.handles.read().map(|h| h.len()).unwrap_or(0)
     }
 
+    /// Enumerates the token once: fills the handle cache and keeps the listing for start-up reconciliation
+    /// ([`Pkcs11Hsm::take_opening_listing`]), so a start-up reads each object's attributes once, not twice: on
+    /// SoftHSM2 every attribute read touches the object's file.
     fn build_handle_cache(&self) -> HsmResult<()> {
-        let found = self.pool.run(Idempotence::Idempotent, |s| {
-            let mut found = Vec::new();
-            for handle in s.find_objects(&[])? {
-                if let Some(cka_id) = skip_vanished(read_id(s, handle))?.flatten() {
-                    if self.in_namespace(&cka_id) {
-                        found.push((cka_id, handle));
-                    }
+        let scanned = self.scan_token()?;
+        let mut handles = self.handles.write().map_err(|_| HsmError::Module("handle cache poisoned".into()))?;
+        let mut listing = Vec::with_capacity(scanned.len());
+        for (summary, handle) in scanned {
+            handles.insert(summary.cka_id.clone(), handle);
+            listing.push(summary);
+        }
+        tracing::info!(target: "kmipd::hsm", objects = handles.len(), "HSM handle cache built");
+        if let Ok(mut kept) = self.opening_listing.lock() {
+            *kept = Some(listing);
+        }
+        Ok(())
+    }
+
+    /// What [`Hsm::list_objects`] would have answered when the token was opened, once; `None` afterwards. Only
+    /// fresh if nothing changed the token since: for the reconciliation that runs before anything is served.
+    pub fn take_opening_listing(&self) -> Option<Vec<ObjectSummary>> {
+        self.opening_listing.lock().ok().and_then(|mut kept| kept.take())
+    }
+
+    /// Every object of kmipd's namespace on the token, with its handle: one enumeration, then the attribute reads
+    /// spread over the pool's sessions. Attribute reads are what a start-up with many objects waits on (a file
+    /// check per object on SoftHSM2, a round trip per object on a network HSM); token object handles are valid in
+    /// every session of the process, so the parts can be read in parallel.
+    fn scan_token(&self) -> HsmResult<Vec<(ObjectSummary, ObjectHandle)>> {
+        let handles = self.pool.run(Idempotence::Idempotent, |s| Ok(s.find_objects(&[])?))?;
+        let workers = self.pool.max_sessions().clamp(1, SCAN_THREADS);
+        let part_len = handles.len().div_ceil(workers).max(1);
+        std::thread::scope(|scope| {
+            let parts: Vec<_> = handles
+                .chunks(part_len)
+                .map(|part| scope.spawn(move || self.pool.run(Idempotence::Idempotent, |s| self.describe(s, part))))
+                .collect();
+            let mut out = Vec::with_capacity(handles.len());
+            for part in parts {
+                out.extend(part.join().map_err(|_| HsmError::Module("a token scan thread panicked".into()))??);
+            }
+            Ok(out)
+        })
+    }
+
+    /// The summaries of those of `handles` in kmipd's namespace; objects destroyed meanwhile are skipped.
+    fn describe(&self, s: &Session, handles: &[ObjectHandle]) -> HsmResult<Vec<(ObjectSummary, ObjectHandle)>> {
+        let prefix = self.profile.objects.id_prefix.as_bytes();
+        let strategy = self.profile.objects.id_strategy;
+        let mut out = Vec::new();
+        for &handle in handles {
+            let wanted = [AttributeType::Id, AttributeType::Label, AttributeType::Class];
+            let Some(attrs) = skip_vanished(s.get_attributes(handle, &wanted).map_err(HsmError::from))? else {
+                continue;
+            };
+            let (mut cka_id, mut label, mut kind) = (None, Vec::new(), ObjectKind::Other);
+            for attr in attrs {
+                match attr {
+                    Attribute::Id(id) => cka_id = Some(id),
+                    Attribute::Label(l) => label = l,
+                    Attribute::Class(ObjectClass::SECRET_KEY) => kind = ObjectKind::SecretKey,
+                    Attribute::Class(ObjectClass::PRIVATE_KEY) => kind = ObjectKind::PrivateKey,
+                    Attribute::Class(ObjectClass::PUBLIC_KEY) => kind = ObjectKind::PublicKey,
+                    _ => {}
                 }
             }
-            Ok(found)
-        })?;
-        let mut handles = self.handles.write().map_err(|_| HsmError::Module("handle cache poisoned".into()))?;
-        handles.extend(found);
-        tracing::info!(target: "kmipd::hsm", objects = handles.len(), "HSM handle cache built");
-        Ok(())
+            let Some(cka_id) = cka_id.filter(|id| self.in_namespace(id)) else { continue };
+            let caller_id = match strategy {
+                IdStrategy::Prefixed => cka_id.get(prefix.len()..).map(<[u8]>::to_vec),
+                // The label is the caller id (see `object_label`) if hashing it gives back the CKA_ID; a
+                // relabelled or foreign object stays unidentified.
+                IdStrategy::Hashed => {
+                    Some(label.clone()).filter(|l| self.cka_id(l).is_ok_and(|derived| derived == cka_id))
+                }
+            };
+            let label = String::from_utf8_lossy(&label).into_owned();
+            out.push((ObjectSummary { cka_id, caller_id, label, kind }, handle));
+        }
+        Ok(out)
     }
 
     fn in_namespace(&self, cka_id: &[u8]) -> bool {
@@ -610,14 +680,6 @@ fn skip_vanished<T>(result: HsmResult<T>) -> HsmResult<Option<T>> {
         Err(e) if matches!(e.code(), Some("CKR_OBJECT_HANDLE_INVALID" | "CKR_ATTRIBUTE_VALUE_INVALID")) => Ok(None),
         Err(e) => Err(e),
     }
-}
-
-fn read_id(s: &Session, handle: ObjectHandle) -> HsmResult<Option<Vec<u8>>> {
-    let attrs = s.get_attributes(handle, &[AttributeType::Id])?;
-    Ok(attrs.into_iter().find_map(|a| match a {
-        Attribute::Id(id) => Some(id),
-        _ => None,
-    }))
 }
 
 impl Hsm for Pkcs11Hsm {
@@ -1358,40 +1420,8 @@ impl Hsm for Pkcs11Hsm {
     }
 
     fn list_objects(&self) -> HsmResult<Vec<ObjectSummary>> {
-        let prefix = self.profile.objects.id_prefix.as_bytes();
-        let strategy = self.profile.objects.id_strategy;
-        self.pool.run(Idempotence::Idempotent, |s| {
-            let mut out = Vec::new();
-            for handle in s.find_objects(&[])? {
-                let wanted = [AttributeType::Id, AttributeType::Label, AttributeType::Class];
-                let Some(attrs) = skip_vanished(s.get_attributes(handle, &wanted).map_err(HsmError::from))? else {
-                    continue;
-                };
-                let (mut cka_id, mut label, mut kind) = (None, Vec::new(), ObjectKind::Other);
-                for attr in attrs {
-                    match attr {
-                        Attribute::Id(id) => cka_id = Some(id),
-                        Attribute::Label(l) => label = l,
-                        Attribute::Class(ObjectClass::SECRET_KEY) => kind = ObjectKind::SecretKey,
-                        Attribute::Class(ObjectClass::PRIVATE_KEY) => kind = ObjectKind::PrivateKey,
-                        Attribute::Class(ObjectClass::PUBLIC_KEY) => kind = ObjectKind::PublicKey,
-                        _ => {}
-                    }
-                }
-                let Some(cka_id) = cka_id.filter(|id| self.in_namespace(id)) else { continue };
-                let caller_id = match strategy {
-                    IdStrategy::Prefixed => cka_id.get(prefix.len()..).map(<[u8]>::to_vec),
-                    // The label is the caller id (see `object_label`) if hashing it gives back the CKA_ID; a
-                    // relabelled or foreign object stays unidentified.
-                    IdStrategy::Hashed => {
-                        Some(label.clone()).filter(|l| self.cka_id(l).is_ok_and(|derived| derived == cka_id))
-                    }
-                };
-                let label = String::from_utf8_lossy(&label).into_owned();
-                out.push(ObjectSummary { cka_id, caller_id, label, kind });
-            }
-            Ok(out)
-        })
+        let scanned = self.scan_token()?;
+        Ok(scanned.into_iter().map(|(summary, _)| summary).collect())
     }
 }
 
