@@ -46,7 +46,8 @@ impl ops::Backend for Services {
     }
 }
 
-/// Runs the operations layer for the listener, on blocking threads (PKCS#11 calls block).
+/// Runs the operations layer for the listener: on blocking threads (PKCS#11 calls and flushed store writes block),
+/// except short store-only reads ([`ops::DecodedRequest::reads_store_only`]), which run where they were read.
 struct Handler {
     processor: Arc<Processor>,
     /// Identities with rights over every object (`admin_identities`).
@@ -63,11 +64,24 @@ impl RequestHandler for Handler {
             connection_id: peer.connection_id,
             is_admin: self.admins.iter().any(|entry| peer.identity.matches(entry)),
         };
-        let reply = tokio::task::spawn_blocking(move || processor.process(&ctx, &request)).await;
-        match reply {
-            Ok(Reply::Send(bytes)) => HandlerOutcome::Respond(bytes),
-            Ok(Reply::Close(_)) | Err(_) => HandlerOutcome::Close,
+        let request = match processor.decode(&request) {
+            Ok(request) => request,
+            Err(reply) => return outcome(reply),
+        };
+        if request.reads_store_only() {
+            return outcome(processor.run(&ctx, &request));
         }
+        match tokio::task::spawn_blocking(move || processor.run(&ctx, &request)).await {
+            Ok(reply) => outcome(reply),
+            Err(_) => HandlerOutcome::Close,
+        }
+    }
+}
+
+fn outcome(reply: Reply) -> HandlerOutcome {
+    match reply {
+        Reply::Send(bytes) => HandlerOutcome::Respond(bytes),
+        Reply::Close(_) => HandlerOutcome::Close,
     }
 }
 

@@ -409,6 +409,35 @@ struct Plan {
     header_size: usize,
 }
 
+/// A request read into its TTLV tree, not yet run ([`Processor::decode`], [`Processor::run`]).
+pub struct DecodedRequest {
+    tree: Ttlv,
+}
+
+/// Batch items up to which a store-only request runs where it was read (see [`DecodedRequest::reads_store_only`]).
+const INLINE_ITEMS: usize = 8;
+
+impl DecodedRequest {
+    /// Whether this request only reads a few records: at most [`INLINE_ITEMS`] batch items, each DiscoverVersions,
+    /// Get Attributes or Get Attribute List. These make no PKCS#11 call, no flushed write and read one record each,
+    /// so the server may run them on the async worker that read them, saving the hand-off to a blocking thread and
+    /// back (two thread wake-ups, the largest fixed cost of a short request on a small machine). Locate is not
+    /// among them: without filters it walks the whole store. Anything else, or anything unreadable, says no.
+    pub fn reads_store_only(&self) -> bool {
+        let Some((_, Ok(items))) = split_message(&self.tree) else { return false };
+        items.len() <= INLINE_ITEMS
+            && items.iter().all(|raw| {
+                matches!(
+                    item_ids(raw).0,
+                    Some(
+                        Operation::DiscoverVersions | Operation::GetAttributes
+                            | Operation::GetAttributeList
+                    )
+                )
+            })
+    }
+}
+
 /// A request that fails as a whole, answered with one Batch Item without Operation.
 struct Refusal {
     version: Version,
@@ -428,7 +457,29 @@ impl Processor {
 
     /// Answers one encoded request.
     pub fn process(&self, ctx: &RequestContext, request: &[u8]) -> Reply {
-        self.process_with(ctx, request, &mut |cx, item| match handler(item.operation) {
+        match self.decode(request) {
+            Ok(request) => self.run(ctx, &request),
+            Err(reply) => reply,
+        }
+    }
+
+    /// Reads one encoded request; what cannot be read is answered (or the connection closed) right away.
+    pub fn decode(&self, request: &[u8]) -> Result<DecodedRequest, Reply> {
+        match binary::decode(request, &self.limits.decode) {
+            Ok(tree) => Ok(DecodedRequest { tree }),
+            Err(e) => Err(match salvage_from_bytes(request, &self.limits.decode) {
+                Some(version) => self.refuse(Refusal {
+                    version,
+                    error: OpError::InvalidMessage(format!("undecodable TTLV: {e}")),
+                }),
+                None => Reply::Close(CloseReason::Undecodable(e)),
+            }),
+        }
+    }
+
+    /// Answers a decoded request.
+    pub fn run(&self, ctx: &RequestContext, request: &DecodedRequest) -> Reply {
+        self.run_with(ctx, request, &mut |cx, item| match handler(item.operation) {
             Some(run) => run(cx, &item.payload),
             None => Err(OpError::OperationNotSupported { operation: item.operation, detail: "" }),
         })
@@ -436,25 +487,26 @@ impl Processor {
 
     /// [`Processor::process`] with the operations supplied by `execute` (tests drive the batch
     /// semantics with operations that the server does not implement yet).
+    #[cfg(test)]
     fn process_with(
         &self,
         ctx: &RequestContext,
         request: &[u8],
         execute: &mut dyn FnMut(&OpContext<'_>, &RequestBatchItem) -> Result<Outcome, OpError>,
     ) -> Reply {
-        let tree = match binary::decode(request, &self.limits.decode) {
-            Ok(tree) => tree,
-            Err(e) => {
-                return match salvage_from_bytes(request, &self.limits.decode) {
-                    Some(version) => self.refuse(Refusal {
-                        version,
-                        error: OpError::InvalidMessage(format!("undecodable TTLV: {e}")),
-                    }),
-                    None => Reply::Close(CloseReason::Undecodable(e)),
-                };
-            }
-        };
-        match self.respond(ctx, &tree, execute) {
+        match self.decode(request) {
+            Ok(request) => self.run_with(ctx, &request, execute),
+            Err(reply) => reply,
+        }
+    }
+
+    fn run_with(
+        &self,
+        ctx: &RequestContext,
+        request: &DecodedRequest,
+        execute: &mut dyn FnMut(&OpContext<'_>, &RequestBatchItem) -> Result<Outcome, OpError>,
+    ) -> Reply {
+        match self.respond(ctx, &request.tree, execute) {
             Ok(message) => encode(&message),
             Err(None) => Reply::Close(CloseReason::NotARequest),
             Err(Some(refusal)) => self.refuse(refusal),
