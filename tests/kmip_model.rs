@@ -212,6 +212,12 @@ fn version_rules_follow_the_registry() {
     assert!(!attribute_exists_in(Tag::OPERATION_POLICY_NAME, v21), "removed in 2.0");
     assert!(!attribute_exists_in(Tag::SHORT_UNIQUE_IDENTIFIER, v14));
     assert!(attribute_exists_in(Tag::SHORT_UNIQUE_IDENTIFIER, v21));
+    // Key Block and Opaque Object fields since 1.0, attributes only since 2.0 (PyKMIP 0.11
+    // can't decode a 1.x Get Attributes answer naming Key Format Type).
+    for tag in [Tag::KEY_FORMAT_TYPE, Tag::OPAQUE_DATA_TYPE] {
+        assert!(!attribute_exists_in(tag, v14), "{tag:?} is no 1.x attribute");
+        assert!(attribute_exists_in(tag, Version::new(2, 0)));
+    }
     let custom = Attribute::Custom(CustomAttribute {
         vendor_identification: None,
         attribute_name: "x-Product".into(),
@@ -552,4 +558,28 @@ fn response_rules_want_a_reason_for_failures_and_a_payload_for_successes() {
     assert_eq!(m4.check_rules(), Ok(()));
     m4.batch_items[0].payload = None;
     assert!(matches!(m4.check_rules(), Err(ModelError::MissingField { field: Tag::RESPONSE_PAYLOAD, .. })));
+}
+
+/// 2.0 §5.5 references an attribute "by name or by tag": the structure form with no vendor
+/// and a standard attribute's name is that standard attribute (PyKMIP 0.11's only form); with
+/// a vendor it stays a vendor attribute.
+#[test]
+fn attribute_reference_by_name_without_vendor_is_the_standard_attribute() {
+    use kmipd::kmip::AttributeReference;
+    let by_name = |vendor: &str, name: &str| {
+        let item = Ttlv::structure(
+            Tag::ATTRIBUTE_REFERENCE,
+            vec![Ttlv::text(Tag::VENDOR_IDENTIFICATION, vendor), Ttlv::text(Tag::ATTRIBUTE_NAME, name)],
+        );
+        AttributeReference::from_ttlv_item(&item, &kmipd::kmip::codec::Path::root(Tag::ATTRIBUTE_REFERENCE)).unwrap()
+    };
+    assert_eq!(by_name("", "Contact Information"), AttributeReference::Standard(Tag::CONTACT_INFORMATION));
+    assert_eq!(
+        by_name("x", "Contact Information"),
+        AttributeReference::Vendor { vendor_identification: "x".into(), attribute_name: "Contact Information".into() }
+    );
+    assert_eq!(
+        by_name("", "Barcode"),
+        AttributeReference::Vendor { vendor_identification: String::new(), attribute_name: "Barcode".into() }
+    );
 }

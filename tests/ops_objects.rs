@@ -277,6 +277,17 @@ fn symmetric_key_lifecycle_at_every_version() {
         c.ok(Operation::Activate, c.uid_request(&uid));
         assert_eq!(c.state(&uid), State::Active);
         c.fails(Operation::Activate, c.uid_request(&uid), ResultReason::PermissionDenied, ResultReason::WrongKeyLifecycleState);
+        // Check: Encrypt is in the mask, Sign is not (1.4 §11.11: Permission Denied in 1.x).
+        let check = |mask| CheckPayload {
+            unique_identifier: Some(UniqueIdentifier::Text(uid.clone())),
+            usage_limits_count: None,
+            cryptographic_usage_mask: Some(mask),
+            lease_time: None,
+        };
+        c.ok(Operation::Check, check(0x4).to_ttlv_item(Tag::REQUEST_PAYLOAD));
+        let refused = check(0x1).to_ttlv_item(Tag::REQUEST_PAYLOAD);
+        let (reason_1x, reason_2x) = (ResultReason::PermissionDenied, ResultReason::IncompatibleCryptographicUsageMask);
+        c.fails(Operation::Check, refused, reason_1x, reason_2x);
         let get = get_request(uid.clone());
         match c.ok(Operation::Get, get.to_ttlv_item(Tag::REQUEST_PAYLOAD)) {
             ResponsePayload::Get(r) => match r.object {

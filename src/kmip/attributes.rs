@@ -351,7 +351,18 @@ impl Attribute {
 
 /// Whether the standard attribute with this tag exists in protocol `version`.
 pub fn attribute_exists_in(tag: Tag, version: Version) -> bool {
-    Attribute::is_standard_tag(tag) && registry::tag_info(tag).is_some_and(|t| t.in_version(version))
+    Attribute::is_standard_tag(tag)
+        && registry::tag_info(tag).is_some_and(|t| t.in_version(version))
+        && attribute_since(tag).is_none_or(|since| since <= version)
+}
+
+/// The version that made a tag an attribute, for the tags that are older than their
+/// attribute: Key Format Type (a Key Block field) and Opaque Data Type (an Opaque Object
+/// field) are fields since 1.0 and attributes only since 2.0 (KMIP 1.4 §3 lists neither).
+/// A 1.x client does not expect them among the attributes: PyKMIP 0.11 cannot decode a
+/// Get Attributes answer that names Key Format Type.
+fn attribute_since(tag: Tag) -> Option<Version> {
+    [Tag::KEY_FORMAT_TYPE, Tag::OPAQUE_DATA_TYPE].contains(&tag).then(|| Version::new(2, 0))
 }
 
 impl FromTtlv for Attribute {
@@ -555,10 +566,19 @@ impl FromTtlv for AttributeReference {
             }
             Value::Structure(_) => {
                 let mut r = Reader::structure(item, path)?;
-                let vendor_identification = r.required(Tag::VENDOR_IDENTIFICATION)?;
-                let attribute_name = r.required(Tag::ATTRIBUTE_NAME)?;
+                let vendor_identification: String = r.required(Tag::VENDOR_IDENTIFICATION)?;
+                let attribute_name: String = r.required(Tag::ATTRIBUTE_NAME)?;
                 r.finish()?;
-                Ok(AttributeReference::Vendor { vendor_identification, attribute_name })
+                // 2.0 §5.5 references "by name or by tag": no vendor and a standard attribute's
+                // name is that attribute by name (PyKMIP 0.11 has only this form, and its
+                // server reads it so).
+                let standard = registry::tag_by_name(&attribute_name)
+                    .map(|t| Tag(t.tag))
+                    .filter(|t| vendor_identification.is_empty() && Attribute::is_standard_tag(*t));
+                Ok(match standard {
+                    Some(tag) => AttributeReference::Standard(tag),
+                    None => AttributeReference::Vendor { vendor_identification, attribute_name },
+                })
             }
             _ => Err(wrong_type(item, path, "Enumeration or Structure")),
         }

@@ -1,7 +1,9 @@
 //! Check (KMIP 1.4 §4.10, 2.1 §6.1.4): would the object serve the use described? kmipd
 //! checks the Cryptographic Usage Mask and that the object is usable (on line, not
 //! destroyed); usage limits and leases are not allocated by kmipd, so those fields are
-//! accepted as they are.
+//! accepted as they are. A refused mask fails the item: Incompatible Cryptographic Usage Mask
+//! in 2.x, Permission Denied in 1.x (1.4 §11.11), without a Response Payload (as the OASIS
+//! BL-M-2/3-21 answers).
 
 use crate::kmip::enums::{Operation, ResultReason};
 use crate::kmip::objects::UniqueIdentifier;

@@ -37,7 +37,7 @@
 //! | `IncompatibleUsageMask`      | Incompatible Cryptographic Usage Mask | Invalid Field   |
 //! | `Sensitive`                  | Sensitive                     | Sensitive (1.4) / Permission Denied |
 //! | `NotExtractable`             | Not Extractable               | Not Extractable (1.4) / Permission Denied |
-//! | `CheckFailed`                | the reason it carries         | same, as the version allows |
+//! | `CheckFailed`                | the reason it carries         | Permission Denied (1.4 §11.11) |
 //! | `CryptographicFailure`       | Cryptographic Failure         | Cryptographic Failure   |
 //! | `NotUsableFor` (key unfit for the operation: type, usage mask) | the reason it carries | Permission Denied (1.4 §11.30–11.35) |
 //! | `MissingIv`                  | Invalid Message (as the OASIS CS-BC answers) | Invalid Message |
@@ -165,7 +165,8 @@ pub enum OpError {
     /// The key material may not leave the HSM.
     #[error("object {0:?} is not extractable")]
     NotExtractable(String),
-    /// Check found the object unusable as asked; answered with this reason.
+    /// Check found the object unusable as asked; answered with this reason (and no Response
+    /// Payload, as the OASIS BL-M-2/3-21 answers: §4.10's returned attributes are not sent).
     #[error("Check Failed")]
     CheckFailed(ResultReason),
     /// The HSM refused or failed the cryptographic operation.
@@ -261,10 +262,11 @@ impl OpError {
     }
 
     /// The Result Reason sent to a client speaking `version`: [`OpError::reason`] as the
-    /// version can express it, except that 1.x answers an unfit key with Permission Denied.
+    /// version can express it, except that 1.x answers an unfit key and a refused Check with
+    /// Permission Denied (1.4 §11.11, §11.30–11.35).
     pub fn reason_in(&self, version: Version) -> ResultReason {
         match self {
-            OpError::NotUsableFor(..) if version.major < 2 => ResultReason::PermissionDenied,
+            OpError::NotUsableFor(..) | OpError::CheckFailed(..) if version.major < 2 => ResultReason::PermissionDenied,
             _ => reason_in_version(self.reason(), version),
         }
     }

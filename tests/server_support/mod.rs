@@ -276,17 +276,7 @@ impl KmipClient {
         identity: Option<&ClientIdentity>,
         versions: &[&'static SupportedProtocolVersion],
     ) -> io::Result<KmipClient> {
-        let config = Arc::new(client_config(ca, identity, versions));
-        let tcp = TcpStream::connect(addr)?;
-        tcp.set_nodelay(true)?;
-        tcp.set_read_timeout(Some(CLIENT_READ_TIMEOUT))?;
-        tcp.set_write_timeout(Some(CLIENT_READ_TIMEOUT))?;
-        let conn = ClientConnection::new(config, ServerName::try_from("localhost").unwrap()).map_err(io::Error::other)?;
-        let mut tls = StreamOwned::new(conn, tcp);
-        while tls.conn.is_handshaking() {
-            tls.conn.complete_io(&mut tls.sock)?;
-        }
-        Ok(KmipClient { tls })
+        Ok(KmipClient { tls: tls_stream(addr, ca, identity, versions)? })
     }
 
     /// The negotiated TLS version.
@@ -363,6 +353,28 @@ impl KmipClient {
     }
 }
 
+/// A blocking mutual-TLS stream to `addr` with its handshake done (what [`KmipClient`] speaks
+/// over; other client libraries take it as their transport). The server is verified against
+/// `ca` under the name `localhost`; without `identity` no client certificate is sent.
+pub fn tls_stream(
+    addr: SocketAddr,
+    ca: &Path,
+    identity: Option<&ClientIdentity>,
+    versions: &[&'static SupportedProtocolVersion],
+) -> io::Result<StreamOwned<ClientConnection, TcpStream>> {
+    let config = Arc::new(client_config(ca, identity, versions));
+    let tcp = TcpStream::connect(addr)?;
+    tcp.set_nodelay(true)?;
+    tcp.set_read_timeout(Some(CLIENT_READ_TIMEOUT))?;
+    tcp.set_write_timeout(Some(CLIENT_READ_TIMEOUT))?;
+    let conn = ClientConnection::new(config, ServerName::try_from("localhost").unwrap()).map_err(io::Error::other)?;
+    let mut tls = StreamOwned::new(conn, tcp);
+    while tls.conn.is_handshaking() {
+        tls.conn.complete_io(&mut tls.sock)?;
+    }
+    Ok(tls)
+}
+
 impl Exchange for KmipClient {
     fn exchange(&mut self, request: &Ttlv) -> Result<Ttlv, String> {
         self.try_send(request)
@@ -400,7 +412,10 @@ fn client_config(
 pub fn request_with_header(version: (i32, i32), extra_header: Vec<Ttlv>, items: Vec<(Operation, Vec<Ttlv>)>) -> Ttlv {
     let mut header = vec![Ttlv::structure(
         Tag::PROTOCOL_VERSION,
-        vec![Ttlv::integer(Tag::PROTOCOL_VERSION_MAJOR, version.0), Ttlv::integer(Tag::PROTOCOL_VERSION_MINOR, version.1)],
+        vec![
+            Ttlv::integer(Tag::PROTOCOL_VERSION_MAJOR, version.0),
+            Ttlv::integer(Tag::PROTOCOL_VERSION_MINOR, version.1),
+        ],
     )];
     header.extend(extra_header);
     header.push(Ttlv::integer(Tag::BATCH_COUNT, i32::try_from(items.len()).unwrap()));
