@@ -6,7 +6,7 @@
 //! (Recommended Curve) or, failing that, from the Cryptographic Length.
 
 use crate::hsm::{Curve, KeyPairSpec, ObjectKind};
-use crate::kmip::attributes::{Attribute, Attributes, TemplateAttribute};
+use crate::kmip::attributes::Attribute;
 use crate::kmip::enums::{CryptographicAlgorithm, LinkType, ObjectType, Operation};
 use crate::kmip::objects::UniqueIdentifier;
 use crate::kmip::payloads::{CreateKeyPairRequest, CreateKeyPairResponse};
@@ -15,7 +15,7 @@ use crate::store;
 use crate::ttlv::Tag;
 
 use super::material;
-use super::object::{self, AttributeSet};
+use super::object::{self, AttributeSet, Requested};
 use super::{OpContext, OpError, Outcome};
 
 pub(super) fn run(cx: &OpContext<'_>, request: &CreateKeyPairRequest) -> Result<Outcome, OpError> {
@@ -113,9 +113,6 @@ pub(super) fn generate_pair(
     Ok((private_uid, public_uid, undo))
 }
 
-/// A request's 1.x template and 2.x attributes for one half (or both).
-type Requested<'a> = (Option<&'a TemplateAttribute>, Option<&'a Attributes>);
-
 /// The attributes a key-pair request gives the private and the public half: the Common ones
 /// with each half's own over them (KMIP 1.4 §4.2: a half's attributes, then its templates,
 /// then the Common attributes, then the Common templates). Shared with Re-key Key Pair.
@@ -127,9 +124,7 @@ pub(super) fn requested_halves(
     private: Requested<'_>,
     public: Requested<'_>,
 ) -> Result<(AttributeSet, AttributeSet), OpError> {
-    let requested = |(template, attributes): Requested<'_>| {
-        object::requested_attributes(cx, svc.store, operation, template, attributes)
-    };
+    let requested = |given: Requested<'_>| object::requested_attributes(cx, svc.store, operation, given);
     let common = requested(common)?;
     let mut private_half = common.clone();
     private_half.overlay(&requested(private)?);

@@ -690,6 +690,10 @@ pub(super) fn create(
     Ok(uid)
 }
 
+/// A request's 1.x Template-Attribute and 2.x Attributes (for one object, or a key pair's half
+/// or both).
+pub(super) type Requested<'a> = (Option<&'a crate::kmip::attributes::TemplateAttribute>, Option<&'a Attributes>);
+
 /// The attributes a Create/Register/CreateKeyPair/Derive Key/Re-key request gives, from either
 /// form. The Templates a 1.x Template-Attribute names are applied first, in order, then the
 /// request's own attributes over them (KMIP 1.4 §4: a later template and the request win for
@@ -699,8 +703,7 @@ pub(super) fn requested_attributes(
     cx: &OpContext<'_>,
     store: &dyn Store,
     operation: Operation,
-    template: Option<&crate::kmip::attributes::TemplateAttribute>,
-    attributes: Option<&Attributes>,
+    (template, attributes): Requested<'_>,
 ) -> Result<AttributeSet, OpError> {
     let mut list = Vec::new();
     if let Some(t) = template {

@@ -41,13 +41,8 @@ use super::{OpContext, OpError, Outcome};
 
 pub(super) fn run(cx: &OpContext<'_>, request: &RegisterRequest) -> Result<Outcome, OpError> {
     let svc = object::services(cx, Operation::Register)?;
-    let mut attributes = object::requested_attributes(
-        cx,
-        svc.store,
-        Operation::Register,
-        request.template_attribute.as_ref(),
-        request.attributes.as_ref(),
-    )?;
+    let requested = (request.template_attribute.as_ref(), request.attributes.as_ref());
+    let mut attributes = object::requested_attributes(cx, svc.store, Operation::Register, requested)?;
     if let ManagedObject::Template(template) = &request.object {
         // A Name inside the Template names the template itself, as in KMIP 1.0 and the OASIS
         // SASED cases of 1.2 and 1.3 (which 1.2–1.4 §11.4 would refuse with Invalid Field).

@@ -20,13 +20,8 @@ pub(super) fn run(cx: &OpContext<'_>, request: &ReKeyRequest) -> Result<Outcome,
     let svc = object::services(cx, Operation::ReKey)?;
     let existing_uid = cx.batch.resolve(request.unique_identifier.as_ref())?;
     let existing = existing_key(cx, &svc, &existing_uid, Operation::ReKey, ObjectType::SymmetricKey)?;
-    let requested = object::requested_attributes(
-        cx,
-        svc.store,
-        Operation::ReKey,
-        request.template_attribute.as_ref(),
-        request.attributes.as_ref(),
-    )?;
+    let requested = (request.template_attribute.as_ref(), request.attributes.as_ref());
+    let requested = object::requested_attributes(cx, svc.store, Operation::ReKey, requested)?;
     let mut attributes = replacement(&svc, &existing, &requested, request.offset)?;
     let spec = super::create::symmetric_spec(&attributes)?;
     let protection = object::key_protection(&mut attributes, cx.backend.policy());
