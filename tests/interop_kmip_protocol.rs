@@ -142,10 +142,15 @@ fn kmip_protocol_client_against_kmipd() {
         assert!(operations.contains(&op), "{op} missing from {operations:?}");
     }
     let object_types = query.object_types.expect("object types");
-    for t in [ObjectType::SymmetricKey, ObjectType::PublicKey, ObjectType::PrivateKey, ObjectType::Certificate] {
+    for t in [
+        ObjectType::SymmetricKey,
+        ObjectType::PublicKey,
+        ObjectType::PrivateKey,
+        ObjectType::Certificate,
+        ObjectType::Template,
+    ] {
         assert!(object_types.contains(&t), "{t:?} missing from {object_types:?}");
     }
-    assert!(!object_types.contains(&ObjectType::Template), "kmipd keeps no Templates");
     assert!(query.vendor_identification.is_some_and(|v| v.starts_with("kmipd")));
     let only_objects =
         answer!(client, RequestPayload::Query(vec![QueryFunction::QueryObjects]), ResponsePayload::Query);
@@ -344,13 +349,6 @@ fn kmip_protocol_client_against_kmipd() {
     client.activate_key(&registered_private).expect("activate the registered private key");
     let again = client.sign(&registered_private, message).expect("sign with the registered key");
     assert!(verify_rsa_pkcs1_sha256(&public_pkcs1, message, &again.signature_data), "the same private key");
-    // A Template (1.x): kmipd keeps none.
-    let template = ManagedObject::Template(Template(vec![Attribute::CryptographicLength(128)]));
-    let refused = client
-        .do_request(RequestPayload::Register(ObjectType::Template, TemplateAttribute::unnamed(vec![]), Some(template)))
-        .expect_err("a Template registered");
-    assert!(matches!(&refused, Error::ServerError(m) if m.contains("Register")), "{refused:?}");
-
     // Locate by type and algorithm, and with no attribute at all.
     let mut rsa_private = locate(
         &client,
@@ -364,6 +362,42 @@ fn kmip_protocol_client_against_kmipd() {
     expected.sort();
     assert_eq!(rsa_private, expected);
     assert_eq!(locate(&client, vec![]).len(), 6);
+
+    // A Template (1.x): registered with its name, then named by a Create's Template-Attribute, whose key takes
+    // the template's attributes.
+    let template = ManagedObject::Template(Template(vec![
+        Attribute::CryptographicAlgorithm(CryptographicAlgorithm::AES),
+        Attribute::CryptographicLength(128),
+        mask(&[CryptographicUsageMask::Encrypt, CryptographicUsageMask::Decrypt]),
+    ]));
+    let registered = answer!(
+        client,
+        RequestPayload::Register(
+            ObjectType::Template,
+            TemplateAttribute::unnamed(vec![Attribute::Name("kmip-protocol-template".into())]),
+            Some(template),
+        ),
+        ResponsePayload::Register
+    );
+    assert!(!registered.unique_identifier.0.is_empty());
+    let from_template = answer!(
+        client,
+        RequestPayload::Create(
+            ObjectType::SymmetricKey,
+            TemplateAttribute::named("kmip-protocol-template".into(), vec![]),
+        ),
+        ResponsePayload::Create
+    );
+    let attributes =
+        get_attributes(&client, &from_template.unique_identifier.0, &["Cryptographic Algorithm", "Cryptographic Length"]);
+    assert_eq!(value(&attributes, "Cryptographic Length"), &AttributeValue::Integer(128));
+    let unknown = client
+        .do_request(RequestPayload::Create(
+            ObjectType::SymmetricKey,
+            TemplateAttribute::named("no-such-template".into(), vec![]),
+        ))
+        .expect_err("an unknown template applied");
+    assert!(matches!(&unknown, Error::ItemNotFound(m) if m.contains("no-such-template")), "{unknown:?}");
 
     // RNG Retrieve (1.2).
     let random = client.rng_retrieve(32).expect("rng_retrieve").data;

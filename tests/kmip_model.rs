@@ -505,18 +505,16 @@ fn batch_count_must_match_the_items() {
 }
 
 #[test]
-fn names_in_a_template_attribute_are_read_as_name_attributes() {
-    // 1.0 clients put the object's Name directly in the Template-Attribute.
-    let name = Name { name_value: "vm-key".into(), name_type: NameType::UninterpretedTextString };
+fn names_in_a_template_attribute_name_templates_not_the_object() {
+    // KMIP 1.x §2.1.8: a Template-Attribute's Name fields reference Template objects; the
+    // object's own name is an Attribute named "Name".
+    let name = Name { name_value: "vm-template".into(), name_type: NameType::UninterpretedTextString };
     let template = TemplateAttribute {
-        names: vec![name.clone()],
+        names: vec![name],
         attributes: vec![IndexedAttribute::new(Attribute::CryptographicLength(256))],
     };
-    assert_eq!(
-        template.to_attribute_list(),
-        vec![Attribute::Name(name.clone()), Attribute::CryptographicLength(256)]
-    );
-    assert_eq!(template.to_attributes().attributes[0], Attribute::Name(name));
+    assert_eq!(template.to_attribute_list(), vec![Attribute::CryptographicLength(256)]);
+    assert_eq!(template.to_attributes().attributes, vec![Attribute::CryptographicLength(256)]);
 }
 
 #[test]

@@ -951,3 +951,318 @@ fn opaque_objects_are_stored_envelope_encrypted() {
     assert!(!listed.iter().any(|r| r.id == kmipd::hsm::ENVELOPE_KEY_ID), "{listed:?}");
     assert!(!kmipd::ops::ensure_envelope_key(hsm).unwrap(), "made once");
 }
+
+// ---- Templates (KMIP 1.x) ----
+
+fn name(value: &str) -> Name {
+    Name { name_value: value.into(), name_type: NameType::UninterpretedTextString }
+}
+
+fn custom_1x(name: &str, value: &str) -> Attribute {
+    Attribute::Custom(CustomAttribute {
+        vendor_identification: None,
+        attribute_name: name.into(),
+        attribute_value: Value::TextString(value.into()),
+    })
+}
+
+fn has_custom(attributes: &[Attribute], name: &str, value: &str) -> bool {
+    attributes.contains(&custom_1x(name, value))
+}
+
+/// A 1.x Template-Attribute naming `templates`, with `attributes`.
+fn referencing(templates: &[&str], attributes: Vec<Attribute>) -> TemplateAttribute {
+    TemplateAttribute {
+        names: templates.iter().map(|t| name(t)).collect(),
+        attributes: attributes.into_iter().map(IndexedAttribute::new).collect(),
+    }
+}
+
+impl Client {
+    /// A Register of a Template with its own attributes (`own`, in the Template-Attribute)
+    /// and those it applies (`applied`, inside the Template).
+    fn register_template_request(&self, own: Vec<Attribute>, applied: Vec<Attribute>) -> Ttlv {
+        let object = kmipd::kmip::objects::Template { attributes: applied.into_iter().map(IndexedAttribute::new).collect() };
+        RegisterRequest {
+            object_type: ObjectType::Template,
+            template_attribute: Some(referencing(&[], own)),
+            attributes: None,
+            object: ManagedObject::Template(object),
+            protection_storage_masks: None,
+        }
+        .to_ttlv_item(Tag::REQUEST_PAYLOAD)
+    }
+
+    fn register_template(&self, own: Vec<Attribute>, applied: Vec<Attribute>) -> String {
+        match self.ok(Operation::Register, self.register_template_request(own, applied)) {
+            ResponsePayload::Register(r) => text(&r.unique_identifier),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn create_request(&self, template_attribute: TemplateAttribute) -> Ttlv {
+        CreateRequest {
+            object_type: ObjectType::SymmetricKey,
+            template_attribute: Some(template_attribute),
+            attributes: None,
+            protection_storage_masks: None,
+        }
+        .to_ttlv_item(Tag::REQUEST_PAYLOAD)
+    }
+
+    fn create_with(&self, template_attribute: TemplateAttribute) -> String {
+        match self.ok(Operation::Create, self.create_request(template_attribute)) {
+            ResponsePayload::Create(r) => text(&r.unique_identifier),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+fn password(value: &[u8]) -> ManagedObject {
+    ManagedObject::SecretData(SecretData {
+        secret_data_type: SecretDataType::Password,
+        key_block: KeyBlock { key_format_type: KeyFormatType::Opaque, ..raw_block(value.to_vec(), None) },
+    })
+}
+
+#[test]
+fn templates_apply_their_attributes_at_1_x() {
+    for version in [(1, 0), (1, 2), (1, 4)] {
+        let c = Client::new(version);
+        let template = name_for("template", version);
+        let group = name_for("template-group", version);
+        // KMIP 1.0 names the template inside it; 1.1 on in the Template-Attribute.
+        let mut applied = vec![
+            Attribute::CryptographicAlgorithm(CryptographicAlgorithm::AES),
+            Attribute::CryptographicLength(128),
+            Attribute::ObjectGroup(group.clone()),
+            Attribute::ContactInformation("from the template".into()),
+            custom_1x("x-Purpose", "demonstration"),
+        ];
+        let mut own = vec![custom_1x("x-ID", "the template's own")];
+        if version == (1, 0) {
+            applied.push(Attribute::Name(name(&template)));
+        } else {
+            own.push(Attribute::Name(name(&template)));
+        }
+        let uid = c.register_template(own, applied);
+
+        // Found by name and type; its attributes are its own, not those it applies.
+        assert_eq!(c.locate(vec![Attribute::Name(name(&template)), Attribute::ObjectType(ObjectType::Template)]), vec![uid.clone()]);
+        let attributes = c.attributes(&uid);
+        assert!(attributes.contains(&Attribute::ObjectType(ObjectType::Template)), "{attributes:?}");
+        assert!(attributes.contains(&Attribute::Name(name(&template))));
+        assert!(has_custom(&attributes, "x-ID", "the template's own"), "{attributes:?}");
+        assert!(!attributes.iter().any(|a| matches!(a, Attribute::State(_) | Attribute::ObjectGroup(_))), "{attributes:?}");
+        // Get gives what it applies.
+        match c.ok(Operation::Get, get_request(uid.clone()).to_ttlv_item(Tag::REQUEST_PAYLOAD)) {
+            ResponsePayload::Get(r) => {
+                assert_eq!(r.object_type, ObjectType::Template);
+                let ManagedObject::Template(t) = r.object else { panic!("{:?}", r.object) };
+                let inside: Vec<Attribute> = t.attributes.into_iter().map(|a| a.attribute).collect();
+                assert!(inside.contains(&Attribute::CryptographicLength(128)), "{inside:?}");
+                assert!(has_custom(&inside, "x-Purpose", "demonstration"), "{inside:?}");
+                assert!(!inside.iter().any(|a| matches!(a, Attribute::Name(_))), "{inside:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+
+        // Create: the template's attributes, the request's over them.
+        let key_name = name_for("templated-key", version);
+        let key = c.create_with(referencing(
+            &[&template],
+            vec![
+                Attribute::Name(name(&key_name)),
+                Attribute::ContactInformation("from the request".into()),
+                Attribute::CryptographicUsageMask(ENCRYPT | DECRYPT),
+                Attribute::ObjectGroup(group.clone()),
+            ],
+        ));
+        let attributes = c.attributes(&key);
+        for expected in [
+            Attribute::CryptographicAlgorithm(CryptographicAlgorithm::AES),
+            Attribute::CryptographicLength(128),
+            Attribute::ContactInformation("from the request".into()),
+            Attribute::Name(name(&key_name)),
+        ] {
+            assert!(attributes.contains(&expected), "{version:?}: {expected:?} in {attributes:?}");
+        }
+        assert!(has_custom(&attributes, "x-Purpose", "demonstration"));
+        assert!(!has_custom(&attributes, "x-ID", "the template's own"), "the template's own attributes stay with it");
+        let count = |f: fn(&Attribute) -> bool| attributes.iter().filter(|a| f(a)).count();
+        assert_eq!(count(|a| matches!(a, Attribute::Name(_))), 1, "{attributes:?}");
+        assert_eq!(count(|a| matches!(a, Attribute::ObjectGroup(_))), 1, "one value, given twice: {attributes:?}");
+        assert_eq!(count(|a| matches!(a, Attribute::ContactInformation(_))), 1, "{attributes:?}");
+
+        // Register: the same.
+        let register = RegisterRequest {
+            object_type: ObjectType::SecretData,
+            template_attribute: Some(referencing(&[&template], Vec::new())),
+            attributes: None,
+            object: password(b"templated secret"),
+            protection_storage_masks: None,
+        };
+        let secret = match c.ok(Operation::Register, register.to_ttlv_item(Tag::REQUEST_PAYLOAD)) {
+            ResponsePayload::Register(r) => text(&r.unique_identifier),
+            other => panic!("{other:?}"),
+        };
+        // A Locate on what the template applies finds the objects made with it, not the template.
+        let mut made = c.locate(vec![Attribute::ObjectGroup(group.clone())]);
+        made.sort();
+        let mut expected = vec![key.clone(), secret];
+        expected.sort();
+        assert_eq!(made, expected, "{version:?}");
+
+        // Create Key Pair: a Common template, the private half's own attributes over it.
+        let pair_template = name_for("pair-template", version);
+        c.register_template(
+            vec![Attribute::Name(name(&pair_template))],
+            vec![
+                Attribute::CryptographicAlgorithm(CryptographicAlgorithm::EC),
+                Attribute::CryptographicLength(256),
+                Attribute::ContactInformation("pair".into()),
+            ],
+        );
+        let request = CreateKeyPairRequest {
+            common_template_attribute: Some(referencing(&[&pair_template], Vec::new())),
+            private_key_template_attribute: Some(referencing(&[], vec![Attribute::ContactInformation("private".into())])),
+            public_key_template_attribute: None,
+            common_attributes: None,
+            private_key_attributes: None,
+            public_key_attributes: None,
+            common_protection_storage_masks: None,
+            private_protection_storage_masks: None,
+            public_protection_storage_masks: None,
+        };
+        let (private, public) = match c.ok(Operation::CreateKeyPair, request.to_ttlv_item(Tag::REQUEST_PAYLOAD)) {
+            ResponsePayload::CreateKeyPair(r) => (text(&r.private_key_unique_identifier), text(&r.public_key_unique_identifier)),
+            other => panic!("{other:?}"),
+        };
+        assert!(c.attributes(&private).contains(&Attribute::ContactInformation("private".into())));
+        assert!(c.attributes(&public).contains(&Attribute::ContactInformation("pair".into())));
+        assert!(c.attributes(&public).contains(&Attribute::CryptographicLength(256)));
+
+        // A template has no lifecycle: Activate, Revoke and Check don't apply (Illegal Operation).
+        for operation in [Operation::Activate, Operation::Check] {
+            c.fails(operation, c.uid_request(&uid), ResultReason::IllegalOperation, ResultReason::IllegalOperation);
+        }
+        // It gains attributes of its own like any object.
+        c.ok(Operation::AddAttribute, c.add_attribute(&uid, Attribute::ContactInformation("template owner".into())));
+        assert!(c.attributes(&uid).contains(&Attribute::ContactInformation("template owner".into())));
+
+        // Destroy removes it with all its metadata; naming it is then Item Not Found.
+        c.ok(Operation::Destroy, c.uid_request(&uid));
+        c.fails(Operation::Get, get_request(uid.clone()).to_ttlv_item(Tag::REQUEST_PAYLOAD), ResultReason::ItemNotFound, ResultReason::ItemNotFound);
+        assert!(c.locate_name(&template).is_empty());
+        let again = c.create_request(referencing(&[&template], Vec::new()));
+        c.fails(Operation::Create, again, ResultReason::ItemNotFound, ResultReason::ItemNotFound);
+        // What it applied stays with the objects made with it.
+        assert!(c.attributes(&key).contains(&Attribute::CryptographicLength(128)));
+    }
+}
+
+#[test]
+fn later_templates_and_the_request_win() {
+    let c = Client::new((1, 2));
+    let (first, second) = ("precedence-first", "precedence-second");
+    c.register_template(
+        vec![Attribute::Name(name(first))],
+        vec![
+            Attribute::CryptographicAlgorithm(CryptographicAlgorithm::AES),
+            Attribute::CryptographicLength(128),
+            Attribute::ObjectGroup("precedence-a".into()),
+        ],
+    );
+    c.register_template(
+        vec![Attribute::Name(name(second))],
+        vec![Attribute::CryptographicLength(256), Attribute::ObjectGroup("precedence-b".into())],
+    );
+    let key = c.create_with(referencing(&[first, second], Vec::new()));
+    let attributes = c.attributes(&key);
+    assert!(attributes.contains(&Attribute::CryptographicLength(256)), "the later template wins: {attributes:?}");
+    assert!(!attributes.contains(&Attribute::CryptographicLength(128)));
+    for group in ["precedence-a", "precedence-b"] {
+        assert!(attributes.contains(&Attribute::ObjectGroup(group.into())), "multi-valued ones add up: {attributes:?}");
+    }
+    let key = c.create_with(referencing(&[second, first], vec![Attribute::CryptographicLength(192)]));
+    assert!(c.attributes(&key).contains(&Attribute::CryptographicLength(192)), "the request wins");
+}
+
+#[test]
+fn template_refusals() {
+    let c = Client::new((1, 2));
+    let (invalid, not_found) = (ResultReason::InvalidField, ResultReason::ItemNotFound);
+    // A name that is no Template: Item Not Found, even when an object of another type has it.
+    c.fails(Operation::Create, c.create_request(referencing(&["no-such-template"], Vec::new())), not_found, not_found);
+    let key_name = "named-like-a-template";
+    c.create_aes(key_name);
+    c.fails(Operation::Create, c.create_request(referencing(&[key_name], Vec::new())), not_found, not_found);
+
+    // What a template applies must be attributes a client may set, each single-valued one once.
+    let own = || vec![Attribute::Name(name("refused-template"))];
+    let read_only = c.register_template_request(own(), vec![Attribute::State(State::Active)]);
+    c.fails(Operation::Register, read_only, ResultReason::PermissionDenied, ResultReason::PermissionDenied);
+    let uid = c.register_template_request(own(), vec![Attribute::UniqueIdentifier(UniqueIdentifier::Text("mine".into()))]);
+    c.fails(Operation::Register, uid, ResultReason::PermissionDenied, ResultReason::PermissionDenied);
+    let twice = c.register_template_request(own(), vec![Attribute::CryptographicLength(128), Attribute::CryptographicLength(256)]);
+    c.fails(Operation::Register, twice, invalid, invalid);
+    assert!(c.locate_name("refused-template").is_empty(), "nothing registered");
+    // An Object Type that is not the object's.
+    let object = kmipd::kmip::objects::Template { attributes: Vec::new() };
+    let mismatch = RegisterRequest {
+        object_type: ObjectType::SymmetricKey,
+        template_attribute: Some(referencing(&[], own())),
+        attributes: None,
+        object: ManagedObject::Template(object),
+        protection_storage_masks: None,
+    };
+    c.fails(Operation::Register, mismatch.to_ttlv_item(Tag::REQUEST_PAYLOAD), invalid, invalid);
+    // Names are unique, across templates too.
+    let uid = c.register_template(own(), vec![Attribute::CryptographicLength(128)]);
+    c.fails(Operation::Register, c.register_template_request(own(), Vec::new()), invalid, invalid);
+    // A template carries no key material: no format, no wrapping.
+    let formatted = GetRequest { key_format_type: Some(KeyFormatType::Raw), ..get_request(uid.clone()) };
+    let reason = ResultReason::KeyFormatTypeNotSupported;
+    c.fails(Operation::Get, formatted.to_ttlv_item(Tag::REQUEST_PAYLOAD), reason, reason);
+    let kek = kek(&c, "000102030405060708090A0B0C0D0E0F", WRAP_KEY, BlockCipherMode::NISTKeyWrap);
+    c.fails(Operation::Get, wrapped_get(&uid, wrap_spec(&kek, None, None)), invalid, invalid);
+
+    // Another identity may not use it (Permission Denied), nor see it.
+    let stranger = Client { identity: STRANGER, ..Client::new((1, 2)) };
+    let deny = ResultReason::PermissionDenied;
+    stranger.fails(Operation::Create, stranger.create_request(referencing(&["refused-template"], Vec::new())), deny, deny);
+    assert!(stranger.locate_name("refused-template").is_empty());
+    // An archived template is not applied.
+    c.ok(Operation::Archive, c.uid_request(&uid));
+    let archived = ResultReason::ObjectArchived;
+    c.fails(Operation::Create, c.create_request(referencing(&["refused-template"], Vec::new())), archived, archived);
+    c.ok(Operation::Recover, c.uid_request(&uid));
+    let request = referencing(&["refused-template"], vec![Attribute::CryptographicAlgorithm(CryptographicAlgorithm::AES)]);
+    assert!(c.attributes(&c.create_with(request)).contains(&Attribute::CryptographicLength(128)));
+}
+
+#[test]
+fn templates_are_not_offered_at_2_x() {
+    let old = Client::new((1, 2));
+    let template = "hidden-from-2x";
+    let uid = old.register_template(vec![Attribute::Name(name(template))], vec![Attribute::CryptographicLength(128)]);
+    for version in [(2, 0), (2, 1)] {
+        let c = Client::new(version);
+        assert!(c.locate_name(template).is_empty(), "{version:?}");
+        let not_found = ResultReason::ObjectNotFound;
+        c.fails(Operation::GetAttributes, c.uid_request(&uid), not_found, not_found);
+        c.fails(Operation::Get, get_request(uid.clone()).to_ttlv_item(Tag::REQUEST_PAYLOAD), not_found, not_found);
+        c.fails(Operation::Destroy, c.uid_request(&uid), not_found, not_found);
+        // 2.0 removed the Template object: registering one is a field the version lacks.
+        let refused = RegisterRequest {
+            object_type: ObjectType::Template,
+            template_attribute: None,
+            attributes: Some(Attributes { attributes: vec![Attribute::Name(name("2x-template"))] }),
+            object: ManagedObject::Template(kmipd::kmip::objects::Template { attributes: Vec::new() }),
+            protection_storage_masks: None,
+        };
+        let invalid = ResultReason::InvalidField;
+        c.fails(Operation::Register, refused.to_ttlv_item(Tag::REQUEST_PAYLOAD), invalid, invalid);
+    }
+    assert_eq!(old.locate_name(template), vec![uid]);
+}

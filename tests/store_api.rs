@@ -225,6 +225,39 @@ fn archive_and_recover_follow_the_storage_mask() {
 }
 
 #[test]
+fn excluded_object_types_are_never_found() {
+    const TEMPLATE: u32 = 6;
+    let dir = ScratchDir::new("store-exclude");
+    let store = open(dir.path());
+    let key = create(&store, "alice", aes("shared"));
+    let template = create(
+        &store,
+        "alice",
+        IndexKeys {
+            object_type: TEMPLATE,
+            names: vec!["template".into()],
+            cryptographic_usage_mask: Some(0x0C),
+            ..IndexKeys::default()
+        },
+    );
+    let hide = |query: LocateQuery| LocateQuery {
+        excluded_object_types: vec![TEMPLATE],
+        ..query
+    };
+    let everything = LocateQuery::default();
+    assert_eq!(uids(&store, &everything), vec![template.clone(), key.clone()]);
+    assert_eq!(uids(&store, &hide(everything)), vec![key.clone()]);
+    assert!(uids(&store, &hide(by_name("template"))).is_empty());
+    // Also when the records themselves are read (a usage mask is checked on the record).
+    let by_mask = LocateQuery {
+        cryptographic_usage_mask: Some(0x04),
+        ..LocateQuery::default()
+    };
+    assert_eq!(uids(&store, &by_mask), vec![template, key.clone()]);
+    assert_eq!(uids(&store, &hide(by_mask)), vec![key]);
+}
+
+#[test]
 fn destroy_protocol_applies_the_destroyed_form() {
     let dir = ScratchDir::new("store-destroy");
     let store = open(dir.path());

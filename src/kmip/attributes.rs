@@ -485,20 +485,17 @@ kmip_struct! {
 }
 
 impl TemplateAttribute {
-    /// The attributes in the internal model. The Template-Attribute's `Name` fields come
-    /// first, as Name attributes: in 1.x they name Template objects (deprecated in 1.3, gone
-    /// in 2.0, not kept by kmipd), and real 1.0 clients use them for the object's own name, so
-    /// they are read as names rather than dropped.
+    /// The attributes in the internal model. The Template-Attribute's `Name` fields are not
+    /// among them: they name Template objects whose attributes the operation applies (KMIP
+    /// 1.0–1.4 §2.1.8; deprecated in 1.3, gone in 2.0), which only the operations layer can
+    /// look up. An object's own Name is an `Attribute` named "Name".
     pub fn to_attribute_list(&self) -> Vec<Attribute> {
-        self.names
-            .iter()
-            .map(|n| Attribute::Name(n.clone()))
-            .chain(self.attributes.iter().map(|a| a.attribute.clone()))
-            .collect()
+        self.attributes.iter().map(|a| a.attribute.clone()).collect()
     }
 
-    /// The 2.x form of these attributes (as [`TemplateAttribute::to_attribute_list`]; custom
-    /// names become Vendor Attributes).
+    /// The 2.x form of these attributes (as [`TemplateAttribute::to_attribute_list`], so
+    /// without the template names, which 2.x can't express; custom names become Vendor
+    /// Attributes).
     pub fn to_attributes(&self) -> Attributes {
         Attributes {
             attributes: self

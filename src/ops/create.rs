@@ -16,8 +16,8 @@ const DEFAULT_SECRET_BITS: i32 = 256;
 
 pub(super) fn run(cx: &OpContext<'_>, request: &CreateRequest) -> Result<Outcome, OpError> {
     let svc = object::services(cx, Operation::Create)?;
-    let mut attributes =
-        object::requested_attributes(request.template_attribute.as_ref(), request.attributes.as_ref());
+    let requested = (request.template_attribute.as_ref(), request.attributes.as_ref());
+    let mut attributes = object::requested_attributes(cx, svc.store, Operation::Create, requested)?;
     object::check_client_attributes(&attributes)?;
     object::check_names_unique(svc.store, &attributes.names(), None)?;
     let spec = match request.object_type {

@@ -6,7 +6,7 @@
 //! (Recommended Curve) or, failing that, from the Cryptographic Length.
 
 use crate::hsm::{Curve, KeyPairSpec, ObjectKind};
-use crate::kmip::attributes::{Attribute, Attributes, TemplateAttribute};
+use crate::kmip::attributes::Attribute;
 use crate::kmip::enums::{CryptographicAlgorithm, LinkType, ObjectType, Operation};
 use crate::kmip::objects::UniqueIdentifier;
 use crate::kmip::payloads::{CreateKeyPairRequest, CreateKeyPairResponse};
@@ -15,16 +15,19 @@ use crate::store;
 use crate::ttlv::Tag;
 
 use super::material;
-use super::object::{self, AttributeSet};
+use super::object::{self, AttributeSet, Requested};
 use super::{OpContext, OpError, Outcome};
 
 pub(super) fn run(cx: &OpContext<'_>, request: &CreateKeyPairRequest) -> Result<Outcome, OpError> {
     let svc = object::services(cx, Operation::CreateKeyPair)?;
     let (mut private, mut public) = requested_halves(
+        cx,
+        &svc,
+        Operation::CreateKeyPair,
         (request.common_template_attribute.as_ref(), request.common_attributes.as_ref()),
         (request.private_key_template_attribute.as_ref(), request.private_key_attributes.as_ref()),
         (request.public_key_template_attribute.as_ref(), request.public_key_attributes.as_ref()),
-    );
+    )?;
     for half in [&private, &public] {
         object::check_client_attributes(half)?;
         object::check_names_unique(svc.store, &half.names(), None)?;
@@ -110,35 +113,24 @@ pub(super) fn generate_pair(
     Ok((private_uid, public_uid, undo))
 }
 
-/// A request's 1.x template and 2.x attributes for one half (or both).
-type Requested<'a> = (Option<&'a TemplateAttribute>, Option<&'a Attributes>);
-
 /// The attributes a key-pair request gives the private and the public half: the Common ones
-/// with each half's own over them. Shared with Re-key Key Pair.
+/// with each half's own over them (KMIP 1.4 §4.2: a half's attributes, then its templates,
+/// then the Common attributes, then the Common templates). Shared with Re-key Key Pair.
 pub(super) fn requested_halves(
+    cx: &OpContext<'_>,
+    svc: &object::Services<'_>,
+    operation: Operation,
     common: Requested<'_>,
     private: Requested<'_>,
     public: Requested<'_>,
-) -> (AttributeSet, AttributeSet) {
-    let common = object::requested_attributes(common.0, common.1);
-    let private = object::requested_attributes(private.0, private.1);
-    let public = object::requested_attributes(public.0, public.1);
-    (merged(&common, &private), merged(&common, &public))
-}
-
-/// Common attributes overridden by a half's own (a single-valued one given in both: the
-/// half's wins; multi-valued ones add up).
-fn merged(common: &AttributeSet, own: &AttributeSet) -> AttributeSet {
-    let mut out = common.clone();
-    for a in own.iter() {
-        let id = object::AttrId::of(a);
-        if object::rule(&id).multi {
-            out.push(a.clone());
-        } else {
-            out.set(a.clone());
-        }
-    }
-    out
+) -> Result<(AttributeSet, AttributeSet), OpError> {
+    let requested = |given: Requested<'_>| object::requested_attributes(cx, svc.store, operation, given);
+    let common = requested(common)?;
+    let mut private_half = common.clone();
+    private_half.overlay(&requested(private)?);
+    let mut public_half = common;
+    public_half.overlay(&requested(public)?);
+    Ok((private_half, public_half))
 }
 
 /// What to generate, with the algorithm and length the objects record.

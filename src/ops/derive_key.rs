@@ -42,8 +42,8 @@ pub(super) fn run(cx: &OpContext<'_>, request: &DeriveKeyRequest) -> Result<Outc
             "Encrypt derivation needs an AES base key".into(),
         ));
     }
-    let mut attributes =
-        object::requested_attributes(request.template_attribute.as_ref(), request.attributes.as_ref());
+    let requested = (request.template_attribute.as_ref(), request.attributes.as_ref());
+    let mut attributes = object::requested_attributes(cx, svc.store, Operation::DeriveKey, requested)?;
     object::check_client_attributes(&attributes)?;
     object::check_names_unique(svc.store, &attributes.names(), None)?;
     let spec = match request.object_type {

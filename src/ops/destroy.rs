@@ -1,9 +1,10 @@
 //! Destroy (KMIP 1.4 §4.21, 2.1 §6.1.15): destroys the HSM object and keeps the metadata,
 //! by the two-phase protocol of DESIGN.md invariant 3. An Active object must be revoked or
-//! deactivated first (Wrong Key Lifecycle State).
+//! deactivated first (Wrong Key Lifecycle State). A Template (1.x), which has neither HSM
+//! object nor state, is removed with all its metadata.
 
 use crate::kmip::attributes::Attribute;
-use crate::kmip::enums::{Operation, State};
+use crate::kmip::enums::{ObjectType, Operation, State};
 use crate::kmip::objects::UniqueIdentifier;
 use crate::kmip::payloads::{IdentifierRequest, IdentifierResponse};
 use crate::kmip::ResponsePayload;
@@ -21,6 +22,11 @@ pub(super) fn run(cx: &OpContext<'_>, request: &IdentifierRequest) -> Result<Out
     let mut m = object::load(cx, svc.store, &uid, Operation::Destroy)?;
     if matches!(m.record.lifecycle, Lifecycle::Destroying | Lifecycle::Destroyed) {
         return Err(OpError::ObjectDestroyed(uid));
+    }
+    if m.object_type() == Some(ObjectType::Template) {
+        // "the object itself, including all meta-data, SHALL be destroyed" (KMIP 1.4 §4.21).
+        svc.store.delete(&uid)?;
+        return Ok(destroyed(uid));
     }
     let now = object::now();
     object::refresh_state(&mut m.attributes, now);
@@ -58,7 +64,9 @@ pub(super) fn run(cx: &OpContext<'_>, request: &IdentifierRequest) -> Result<Out
         Err(StoreError::WrongLifecycle { .. }) => return Err(OpError::ObjectDestroyed(uid)),
         Err(e) => return Err(e.into()),
     }
-    Ok(Outcome::reply(ResponsePayload::Destroy(Box::new(IdentifierResponse {
-        unique_identifier: UniqueIdentifier::Text(uid),
-    }))))
+    Ok(destroyed(uid))
+}
+
+fn destroyed(uid: String) -> Outcome {
+    Outcome::reply(ResponsePayload::Destroy(Box::new(IdentifierResponse { unique_identifier: UniqueIdentifier::Text(uid) })))
 }

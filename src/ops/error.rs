@@ -24,6 +24,8 @@
 //! | `ServerLimitExceeded`        | Server Limit Exceeded         | General Failure         |
 //! | `Internal`                   | General Failure               | General Failure         |
 //! | `ObjectNotFound`             | Object Not Found              | Item Not Found          |
+//! | `TemplateNotFound` (templates are 1.x only) | Item Not Found | Item Not Found     |
+//! | `IllegalOperation` (an operation a Template can't be the subject of) | Invalid Object Type | Illegal Operation |
 //! | `PermissionDenied`           | Permission Denied             | Permission Denied       |
 //! | `WrongState`                 | Wrong Key Lifecycle State     | Permission Denied       |
 //! | `ObjectDestroyed`            | Object Destroyed              | Permission Denied       |
@@ -126,6 +128,15 @@ pub enum OpError {
     /// No object has this Unique Identifier (or it is pending creation).
     #[error("object {0:?} not found")]
     ObjectNotFound(String),
+    /// A Template-Attribute names a Template that does not exist; KMIP 1.x answers Item Not
+    /// Found (1.4 §11.2–11.4, §11.7).
+    #[error("no Template named {0:?}")]
+    TemplateNotFound(String),
+    /// The operation does not apply to this kind of object (a Template is the subject of
+    /// few operations): KMIP 1.x answers Illegal Operation (1.4 §11.20–11.21 name Activate and
+    /// Revoke of a Template), 2.x, which has no such reason, Invalid Object Type.
+    #[error("illegal operation: {0}")]
+    IllegalOperation(String),
     /// The client may not perform this operation on this object (owner, grants, admins).
     #[error("permission denied: {0}")]
     PermissionDenied(String),
@@ -225,6 +236,8 @@ impl OpError {
             OpError::ServerLimitExceeded(_) => ResultReason::ServerLimitExceeded,
             OpError::Internal(_) | OpError::Store(_) => ResultReason::GeneralFailure,
             OpError::ObjectNotFound(_) => ResultReason::ObjectNotFound,
+            OpError::TemplateNotFound(_) => ResultReason::ItemNotFound,
+            OpError::IllegalOperation(_) => ResultReason::InvalidObjectType,
             OpError::PermissionDenied(_) => ResultReason::PermissionDenied,
             OpError::WrongState(_) => ResultReason::WrongKeyLifecycleState,
             OpError::ObjectDestroyed(_) => ResultReason::ObjectDestroyed,
@@ -263,10 +276,11 @@ impl OpError {
 
     /// The Result Reason sent to a client speaking `version`: [`OpError::reason`] as the
     /// version can express it, except that 1.x answers an unfit key and a refused Check with
-    /// Permission Denied (1.4 §11.11, §11.30–11.35).
+    /// Permission Denied (1.4 §11.11, §11.30–11.35) and an operation that does not apply with Illegal Operation.
     pub fn reason_in(&self, version: Version) -> ResultReason {
         match self {
             OpError::NotUsableFor(..) | OpError::CheckFailed(..) if version.major < 2 => ResultReason::PermissionDenied,
+            OpError::IllegalOperation(_) if version.major < 2 => ResultReason::IllegalOperation,
             _ => reason_in_version(self.reason(), version),
         }
     }

@@ -3,13 +3,14 @@
 //! Symmetric keys and secret data come out of the HSM only when they are extractable and
 //! not sensitive (DESIGN.md invariant 2): otherwise Sensitive or Not Extractable. Private
 //! keys never leave the HSM in the clear. Public keys and certificates come from the store.
-//! With a Key Wrapping Specification the HSM wraps the key instead ([`wrapping`]).
+//! With a Key Wrapping Specification the HSM wraps the key instead ([`wrapping`]). A Template
+//! (1.x) answers with the attributes it applies.
 
 use crate::kmip::attributes::Attribute;
 use crate::kmip::codec::{FromTtlv, Path};
 use crate::kmip::enums::{KeyFormatType, ObjectType, Operation, SecretDataType};
 use crate::kmip::objects::{
-    Certificate, KeyBlock, ManagedObject, OpaqueObject, PrivateKey, PublicKey, SecretData, SymmetricKey,
+    Certificate, KeyBlock, ManagedObject, OpaqueObject, PrivateKey, PublicKey, SecretData, SymmetricKey, Template,
     UniqueIdentifier,
 };
 use crate::kmip::payloads::{GetRequest, GetResponse};
@@ -42,6 +43,9 @@ pub(super) fn run(cx: &OpContext<'_>, request: &GetRequest) -> Result<Outcome, O
         _ => None,
     };
     let format = request.key_format_type;
+    if object_type == ObjectType::Template {
+        return answer(cx, &svc, &m, template(cx, &m, request)?);
+    }
     if let Some(spec) = &request.key_wrapping_specification {
         let block = wrapping::wrapped_block(cx, &svc, &m, spec, format)?;
         let object = match object_type {
@@ -109,6 +113,20 @@ fn answer(cx: &OpContext<'_>, svc: &Services<'_>, m: &Managed, object: ManagedOb
         unique_identifier: UniqueIdentifier::Text(uid),
         object,
     }))))
+}
+
+/// A Template (KMIP 1.x): the attributes it applies (not its own), as the response's version
+/// names them. It has no key material, so nothing to format or wrap (1.4 §4.11: a Key
+/// Wrapping Specification SHALL NOT be given for one).
+fn template(cx: &OpContext<'_>, m: &Managed, request: &GetRequest) -> Result<ManagedObject, OpError> {
+    if request.key_wrapping_specification.is_some() {
+        return Err(OpError::InvalidField("a Template can't be wrapped: it holds no key material".into()));
+    }
+    if let Some(format) = request.key_format_type {
+        return Err(OpError::KeyFormatTypeNotSupported(format!("a Template has no key material to give as {format:?}")));
+    }
+    let content = object::template_content(m)?.for_version(cx.version());
+    Ok(ManagedObject::Template(Template { attributes: super::get_attributes::indexed(content) }))
 }
 
 /// The value of a secret key or secret data, read from the HSM when policy allows.

@@ -25,6 +25,12 @@ pub(super) fn run(cx: &OpContext<'_>, request: &LocateRequest) -> Result<Outcome
     let mut query = LocateQuery {
         storage: storage_mask(request.storage_status_mask)?,
         visible_to: (!cx.request.is_admin).then(|| cx.request.client_identity.clone()),
+        // Objects of a type the client's version lacks (a 2.x client and Templates) are not offered.
+        excluded_object_types: super::query::OBJECT_TYPES
+            .iter()
+            .map(|t| t.to_u32())
+            .filter(|t| !object::type_in_version(*t, cx.version()))
+            .collect(),
         ..LocateQuery::default()
     };
     let mut uid_filter: Option<String> = None;

@@ -223,6 +223,19 @@ impl AttributeSet {
         self.list.push(normalize(attribute));
     }
 
+    /// Lays `top` over these attributes: a single-valued attribute of `top` replaces every
+    /// instance here, a multi-valued one is added unless this exact value is here already.
+    /// `top`'s own instances are all kept (so that a duplicate in it can still be refused).
+    pub fn overlay(&mut self, top: &AttributeSet) {
+        self.list.retain(|a| {
+            let id = AttrId::of(a);
+            rule(&id).multi || !top.list.iter().any(|t| AttrId::of(t) == id)
+        });
+        let added: Vec<Attribute> =
+            top.list.iter().filter(|a| !(rule(&AttrId::of(a)).multi && self.list.contains(a))).cloned().collect();
+        self.list.extend(added);
+    }
+
     /// Removes the `index`th instance of `id`; whether there was one.
     pub fn remove_instance(&mut self, id: &AttrId, index: usize) -> Option<Attribute> {
         let pos = self.list.iter().enumerate().filter(|(_, a)| AttrId::of(a) == *id).nth(index).map(|(i, _)| i)?;
@@ -404,18 +417,48 @@ impl Managed {
     }
 }
 
-/// Loads `uid` for `operation`, checking that the caller may perform it.
+/// The operations a Template can be the subject of (KMIP 1.0–1.4 §2.2.6, and Archive and
+/// Recover: Archive Date applies to templates). Others answer Illegal Operation; Create,
+/// Register and the like use a template through [`requested_attributes`].
+const TEMPLATE_OPERATIONS: &[Operation] = &[
+    Operation::Get,
+    Operation::GetAttributes,
+    Operation::GetAttributeList,
+    Operation::AddAttribute,
+    Operation::ModifyAttribute,
+    Operation::DeleteAttribute,
+    Operation::Destroy,
+    Operation::Archive,
+    Operation::Recover,
+];
+
+/// Loads `uid` for `operation`, checking that the caller may perform it. An object whose
+/// type the request's version does not define (a Template, for a 2.x client) is not found.
 pub(super) fn load(cx: &OpContext<'_>, store: &dyn Store, uid: &str, operation: Operation) -> Result<Managed, OpError> {
     let record = match store.get(uid)? {
-        Some(r) if r.lifecycle != Lifecycle::Pending => r,
+        Some(r) if r.lifecycle != Lifecycle::Pending && type_in_version(r.keys.object_type, cx.version()) => r,
         _ => return Err(OpError::ObjectNotFound(uid.to_owned())),
     };
     cx.note_object(&record.keys);
+    let m = permitted(cx, record, operation)?;
+    if m.object_type() == Some(ObjectType::Template) && !TEMPLATE_OPERATIONS.contains(&operation) {
+        return Err(OpError::IllegalOperation(format!("{operation:?} does not apply to a Template ({uid:?})")));
+    }
+    Ok(m)
+}
+
+/// `record` with its attributes, when the caller may perform `operation` on it.
+fn permitted(cx: &OpContext<'_>, record: ObjectRecord, operation: Operation) -> Result<Managed, OpError> {
     if !cx.request.is_admin && !record.permits(&cx.request.client_identity, operation.to_u32()) {
-        return Err(OpError::PermissionDenied(format!("{operation:?} on object {uid:?}")));
+        return Err(OpError::PermissionDenied(format!("{operation:?} on object {:?}", record.uid)));
     }
     let attributes = AttributeSet::decode(&record.attributes)?;
     Ok(Managed { record, attributes })
+}
+
+/// Whether protocol `version` defines this Object Type value.
+pub(super) fn type_in_version(object_type: u32, version: Version) -> bool {
+    super::version::enum_value_in_version(Tag::OBJECT_TYPE, object_type, version)
 }
 
 /// Runs `change` on a freshly loaded object and saves it, retrying when another request
@@ -647,11 +690,21 @@ pub(super) fn create(
     Ok(uid)
 }
 
-/// The attributes a Create/Register/CreateKeyPair request gives, from either form.
+/// A request's 1.x Template-Attribute and 2.x Attributes (for one object, or a key pair's half
+/// or both).
+pub(super) type Requested<'a> = (Option<&'a crate::kmip::attributes::TemplateAttribute>, Option<&'a Attributes>);
+
+/// The attributes a Create/Register/CreateKeyPair/Derive Key/Re-key request gives, from either
+/// form. The Templates a 1.x Template-Attribute names are applied first, in order, then the
+/// request's own attributes over them (KMIP 1.4 §4: a later template and the request win for
+/// single-valued attributes; multi-valued ones are united). A name that is no Template is
+/// Item Not Found; an archived Template is Object Archived.
 pub(super) fn requested_attributes(
-    template: Option<&crate::kmip::attributes::TemplateAttribute>,
-    attributes: Option<&Attributes>,
-) -> AttributeSet {
+    cx: &OpContext<'_>,
+    store: &dyn Store,
+    operation: Operation,
+    (template, attributes): Requested<'_>,
+) -> Result<AttributeSet, OpError> {
     let mut list = Vec::new();
     if let Some(t) = template {
         list.extend(t.to_attribute_list());
@@ -659,7 +712,43 @@ pub(super) fn requested_attributes(
     if let Some(a) = attributes {
         list.extend(a.attributes.iter().cloned());
     }
-    AttributeSet::new(list)
+    let explicit = AttributeSet::new(list);
+    let names = template.map(|t| t.names.as_slice()).unwrap_or_default();
+    if names.is_empty() {
+        return Ok(explicit);
+    }
+    let mut applied = AttributeSet::default();
+    for name in names {
+        let found = find_template(cx, store, operation, &name.name_value)?;
+        applied.overlay(&template_content(&found)?);
+    }
+    applied.overlay(&explicit);
+    Ok(applied)
+}
+
+/// The Template named `name`, for an `operation` that applies it.
+fn find_template(cx: &OpContext<'_>, store: &dyn Store, operation: Operation, name: &str) -> Result<Managed, OpError> {
+    let query = store::LocateQuery {
+        names: vec![name.to_owned()],
+        object_type: Some(ObjectType::Template.to_u32()),
+        storage: store::StorageMask { online: true, archived: true, destroyed: false },
+        maximum: Some(1),
+        ..Default::default()
+    };
+    let missing = || OpError::TemplateNotFound(name.to_owned());
+    let uid = store.locate(&query)?.uids.into_iter().next().ok_or_else(missing)?;
+    let record = store.get(&uid)?.filter(|r| r.lifecycle == Lifecycle::Committed).ok_or_else(missing)?;
+    if record.archived {
+        return Err(OpError::ObjectArchived(uid));
+    }
+    permitted(cx, record, operation)
+}
+
+/// What a Template applies to the objects made with it, kept as its material (its own
+/// attributes, Name and the like, apply to it alone).
+pub(super) fn template_content(m: &Managed) -> Result<AttributeSet, OpError> {
+    let blob = m.record.material.as_deref();
+    AttributeSet::decode(blob.ok_or_else(|| OpError::Internal(format!("template {:?} has no attributes to apply", m.uid())))?)
 }
 
 /// Decides Sensitive and Extractable of a new secret or private key (client attributes,

@@ -17,12 +17,14 @@ use crate::ttlv::Tag;
 use super::version::{enum_value_in_version, tag_in_version};
 use super::{implements, OpContext, OpError, Outcome};
 
-/// The object types kmipd manages (Create, Create Key Pair and Register).
-const OBJECT_TYPES: &[ObjectType] = &[
+/// The object types kmipd manages (Create, Create Key Pair and Register); Query lists those
+/// the response's version defines (Template: 1.x only).
+pub(super) const OBJECT_TYPES: &[ObjectType] = &[
     ObjectType::Certificate,
     ObjectType::SymmetricKey,
     ObjectType::PublicKey,
     ObjectType::PrivateKey,
+    ObjectType::Template,
     ObjectType::SecretData,
     ObjectType::OpaqueObject,
 ];
@@ -34,7 +36,7 @@ const CLAIMED_PROFILES: &[(&str, &[&str])] = &[
     ("CS-BC", &["1.4"]),
     ("CS-RNG", &["1.2", "1.3", "1.4", "2.0", "2.1"]),
     ("OMOS", &["1.0", "1.1", "1.2", "1.3", "1.4", "2.0", "2.1"]),
-    ("SASED", &["1.4", "2.0", "2.1"]),
+    ("SASED", &["1.0", "1.1", "1.2", "1.3", "1.4", "2.0", "2.1"]),
     ("SKFF", &["1.3", "1.4", "2.0", "2.1"]),
     ("SKLC", &["1.0", "1.1", "1.2", "1.3", "1.4", "2.1"]),
     ("TL", &["1.0", "1.1", "1.2", "1.3", "1.4", "2.0", "2.1"]),

@@ -9,7 +9,11 @@
 //!   verify and encrypt with them;
 //! - certificates are kept in the store (DER), with the attributes derived from them
 //!   ([`certificate`]);
-//! - opaque objects are kept in the store envelope-encrypted under an HSM key ([`envelope`]).
+//! - opaque objects are kept in the store envelope-encrypted under an HSM key ([`envelope`]);
+//! - templates (KMIP 1.x) are kept in the store only: the attributes of the Register's
+//!   Template-Attribute (and the Names inside the Template) are the template's own, the other
+//!   attributes inside it are its material, what a Template-Attribute naming it applies
+//!   ([`object::requested_attributes`]), as the OASIS 1.2 reference answers of TC-312 show.
 //!
 //! A wrapped Key Block (Key Wrapping Data, No Encoding) is unwrapped by the HSM straight
 //! into the new object ([`wrapping`]); its Digest and, when nobody gave it, its length are
@@ -22,7 +26,7 @@ use crate::hsm::{Curve, ObjectKind, SecretKeyAlgorithm, UnwrapTarget, WrapMechan
 use crate::kmip::attributes::Attribute;
 use crate::kmip::codec::ToTtlv;
 use crate::kmip::enums::{CertificateType, CryptographicAlgorithm, HashingAlgorithm, KeyFormatType, ObjectType, Operation};
-use crate::kmip::objects::{Digest, KeyBlock, KeyMaterial, KeyValue, ManagedObject, UniqueIdentifier};
+use crate::kmip::objects::{Digest, KeyBlock, KeyMaterial, KeyValue, ManagedObject, Template, UniqueIdentifier};
 use crate::kmip::payloads::{IdentifierWithTemplateResponse, RegisterRequest};
 use crate::kmip::{KmipEnum, ResponsePayload};
 use crate::ttlv::binary;
@@ -37,8 +41,15 @@ use super::{OpContext, OpError, Outcome};
 
 pub(super) fn run(cx: &OpContext<'_>, request: &RegisterRequest) -> Result<Outcome, OpError> {
     let svc = object::services(cx, Operation::Register)?;
-    let mut attributes =
-        object::requested_attributes(request.template_attribute.as_ref(), request.attributes.as_ref());
+    let requested = (request.template_attribute.as_ref(), request.attributes.as_ref());
+    let mut attributes = object::requested_attributes(cx, svc.store, Operation::Register, requested)?;
+    if let ManagedObject::Template(template) = &request.object {
+        // A Name inside the Template names the template itself, as in KMIP 1.0 and the OASIS
+        // SASED cases of 1.2 and 1.3 (which 1.2–1.4 §11.4 would refuse with Invalid Field).
+        for name in template_attributes(template).filter(|a| matches!(a, Attribute::Name(_))) {
+            attributes.push(name);
+        }
+    }
     object::check_client_attributes(&attributes)?;
     object::check_names_unique(svc.store, &attributes.names(), None)?;
     let object_type = request.object_type;
@@ -167,6 +178,17 @@ pub(super) fn run(cx: &OpContext<'_>, request: &RegisterRequest) -> Result<Outco
             let creation = creation(object_type, &attributes, None, Some(sealed));
             object::create(cx, &svc, creation, |_| Ok(()))?
         }
+        ManagedObject::Template(template) => {
+            // Its attributes are the Template-Attribute's; what it applies (all but the Names
+            // inside it) is its material, in the store. No HSM object, no lifecycle state.
+            let applied =
+                AttributeSet::new(template_attributes(template).filter(|a| !matches!(a, Attribute::Name(_))));
+            object::check_client_attributes(&applied)?;
+            attributes.set(Attribute::InitialDate(now));
+            attributes.set(Attribute::LastChangeDate(now));
+            let creation = creation(object_type, &attributes, None, Some(applied.encode()?));
+            object::create(cx, &svc, creation, |_| Ok(()))?
+        }
         other => {
             return Err(OpError::InvalidObjectType(format!("kmipd does not register {:?} objects", managed_type(other))))
         }
@@ -186,6 +208,10 @@ fn creation(
     material: Option<Vec<u8>>,
 ) -> Creation {
     Creation { object_type, attributes: attributes.clone(), hsm_kind, material }
+}
+
+fn template_attributes(template: &Template) -> impl Iterator<Item = Attribute> + '_ {
+    template.attributes.iter().map(|a| a.attribute.clone())
 }
 
 fn key_block(object: &ManagedObject) -> Option<&KeyBlock> {

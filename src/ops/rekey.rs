@@ -20,7 +20,8 @@ pub(super) fn run(cx: &OpContext<'_>, request: &ReKeyRequest) -> Result<Outcome,
     let svc = object::services(cx, Operation::ReKey)?;
     let existing_uid = cx.batch.resolve(request.unique_identifier.as_ref())?;
     let existing = existing_key(cx, &svc, &existing_uid, Operation::ReKey, ObjectType::SymmetricKey)?;
-    let requested = object::requested_attributes(request.template_attribute.as_ref(), request.attributes.as_ref());
+    let requested = (request.template_attribute.as_ref(), request.attributes.as_ref());
+    let requested = object::requested_attributes(cx, svc.store, Operation::ReKey, requested)?;
     let mut attributes = replacement(&svc, &existing, &requested, request.offset)?;
     let spec = super::create::symmetric_spec(&attributes)?;
     let protection = object::key_protection(&mut attributes, cx.backend.policy());
@@ -102,13 +103,7 @@ pub(super) fn replacement(
     if let Some(Attribute::UsageLimits(limits)) = attributes.get(Tag::USAGE_LIMITS).cloned() {
         attributes.set(Attribute::UsageLimits(UsageLimits { usage_limits_count: limits.usage_limits_total, ..limits }));
     }
-    for a in requested.iter() {
-        if object::rule(&object::AttrId::of(a)).multi {
-            attributes.push(a.clone());
-        } else {
-            attributes.set(a.clone());
-        }
-    }
+    attributes.overlay(requested);
     object::initial_state(&mut attributes, now);
     object::refresh_state(&mut attributes, now);
     object::generated(&mut attributes, now);

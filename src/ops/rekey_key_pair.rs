@@ -33,10 +33,13 @@ pub(super) fn run(cx: &OpContext<'_>, request: &ReKeyKeyPairRequest) -> Result<O
         .ok_or_else(|| OpError::InvalidObjectType("this private key has no Public Key Link to re-key with".into()))?;
     let existing_public = existing_key(cx, &svc, &public_uid, op, ObjectType::PublicKey)?;
     let (private_requested, public_requested) = requested_halves(
+        cx,
+        &svc,
+        op,
         (request.common_template_attribute.as_ref(), request.common_attributes.as_ref()),
         (request.private_key_template_attribute.as_ref(), request.private_key_attributes.as_ref()),
         (request.public_key_template_attribute.as_ref(), request.public_key_attributes.as_ref()),
-    );
+    )?;
     let mut private = replacement(&svc, &existing_private, &private_requested, request.offset)?;
     let public = replacement(&svc, &existing_public, &public_requested, request.offset)?;
     let (spec, _, _) = pair_spec(&private)?;

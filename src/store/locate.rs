@@ -50,6 +50,9 @@ fn prefix_bounds(prefix: Vec<u8>) -> (Vec<u8>, Vec<u8>) {
 pub(super) struct Plan {
     pub(super) scans: Vec<IndexScan>,
     pub(super) complete: bool,
+    /// Index prefixes no match may have an entry under (the excluded object types): checked
+    /// by point lookups.
+    pub(super) exclusions: Vec<Vec<u8>>,
 }
 
 pub(super) fn plan(query: &LocateQuery) -> Plan {
@@ -140,7 +143,12 @@ pub(super) fn plan(query: &LocateQuery) -> Plan {
     })
     .collect();
     scans.push(IndexScan::prefixes(storage_prefixes));
-    Plan { scans, complete }
+    let exclusions = query
+        .excluded_object_types
+        .iter()
+        .map(|t| KeyBuf::index(Kind::ObjectType).u32(*t).prefix())
+        .collect();
+    Plan { scans, complete, exclusions }
 }
 
 /// Whether a record passes every filter of the query (offset and maximum aside).
@@ -156,6 +164,7 @@ pub(super) fn matches(record: &ObjectRecord, query: &LocateQuery) -> bool {
             .is_none_or(|identity| record.is_visible_to(identity))
         && query.names.iter().all(|name| keys.names.contains(name))
         && query.object_type.is_none_or(|t| keys.object_type == t)
+        && !query.excluded_object_types.contains(&keys.object_type)
         && query.state.is_none_or(|s| keys.state == Some(s))
         && query
             .cryptographic_algorithm

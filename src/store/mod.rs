@@ -348,6 +348,8 @@ pub struct LocateQuery {
     pub names: Vec<String>,
     /// Object Type.
     pub object_type: Option<u32>,
+    /// Object Types never found (those the client's protocol version does not define).
+    pub excluded_object_types: Vec<u32>,
     /// State.
     pub state: Option<u32>,
     /// Cryptographic Algorithm.

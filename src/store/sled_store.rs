@@ -569,7 +569,7 @@ impl Store for SledStore {
                     break;
                 }
             }
-            if !passes {
+            if !passes || self.has_entry(&plan.exclusions, seq)? {
                 continue;
             }
             let uid = uid_string(&uid)?;
