@@ -375,6 +375,52 @@ fn wrap_and_unwrap() {
     assert_eq!(hsm().encrypt(&unwrapped.id, &Cipher::AesEcb, &[0; 16]).unwrap().ciphertext, probe);
 }
 
+/// The DSA key of the OASIS case BL-M-13-21 (p of 512 bits, q of 160), as big-endian magnitudes.
+fn dsa_key() -> PrivateKeyMaterial {
+    PrivateKeyMaterial::Dsa {
+        prime: h("fca682ce8e12caba26efccf7110e526db078b05edecbcd1eb4a208f3ae1617ae01f35b91a47e6df6
+                  3413c5e12ed0899bcd132acd50d99151bdc43ee737592e17"),
+        subprime: h("962eddcc369cba8ebb260ee6b6a126d9346e38c5"),
+        base: h("678471b27a9cf44ee91a49c5147db1a9aaf244f05a434d6486931d2d14271b9e35030b71fd73da179069b32e2935630e
+                 1c2062354d0da20a6c416e50be794ca4"),
+        value: Zeroizing::new(h("095411d740d2443fa3f97d1ed9a0411bb45e7131")),
+    }
+}
+
+fn dsa_parts(material: &PrivateKeyMaterial) -> [Vec<u8>; 4] {
+    match material {
+        PrivateKeyMaterial::Dsa { prime, subprime, base, value } => {
+            [prime.clone(), subprime.clone(), base.clone(), value.to_vec()]
+        }
+        other => panic!("not DSA: {other:?}"),
+    }
+}
+
+#[test]
+fn dsa_private_keys_import_export_and_wrap() {
+    let open = NewObject { sensitive: false, extractable: true, ..NewObject::token(id("dsa"), "dsa", KeyUsage::ALL) };
+    hsm().import_private_key(&dsa_key(), &open).unwrap();
+    let info = hsm().object_info(&open.id).unwrap();
+    assert_eq!((info.kind, info.key_type, info.bits), (ObjectKind::PrivateKey, KeyType::Dsa, Some(512)));
+    // Every part comes back whole: CKA_SUBPRIME through the module's own C_GetAttributeValue, CKA_BASE although
+    // cryptoki's Attribute::Base would have written one byte of it.
+    assert_eq!(dsa_parts(&hsm().export_private_key(&open.id).unwrap()), dsa_parts(&dsa_key()));
+
+    let kept = NewObject::token(id("dsa-kept"), "dsa", KeyUsage::ALL);
+    hsm().import_private_key(&dsa_key(), &kept).unwrap();
+    let err = hsm().export_private_key(&kept.id).unwrap_err();
+    assert_eq!(err.class(), ErrorClass::Sensitive, "{err}");
+
+    // Wrapped out as PKCS#8 and unwrapped into a new DSA key.
+    let kek = NewObject::token(id("kek"), "kek", KeyUsage::ALL);
+    hsm().generate_secret_key(aes(256), &kek).unwrap();
+    let wrapped = hsm().wrap_key(&kek.id, None, &open.id).unwrap();
+    let copy = NewObject { sensitive: false, extractable: true, ..NewObject::token(id("dsa-copy"), "copy", KeyUsage::ALL) };
+    hsm().unwrap_key(&kek.id, wrapped.mechanism, &wrapped.bytes, UnwrapTarget::DsaPrivate, &copy).unwrap();
+    assert_eq!(hsm().object_info(&copy.id).unwrap().key_type, KeyType::Dsa);
+    assert_eq!(dsa_parts(&hsm().export_private_key(&copy.id).unwrap()), dsa_parts(&dsa_key()));
+}
+
 #[test]
 fn a_non_extractable_key_cannot_be_wrapped_out() {
     let kek = NewObject::token(id("kek"), "kek", KeyUsage::ALL);

@@ -1266,3 +1266,119 @@ fn templates_are_not_offered_at_2_x() {
     }
     assert_eq!(old.locate_name(template), vec![uid]);
 }
+
+// ---- DSA private keys ----
+
+use kmipd::kmip::codec::SecretBigInt;
+use kmipd::kmip::objects::{PrivateKey, TransparentDsaPrivateKey};
+
+const SIGN: i32 = 0x1;
+
+/// The Transparent DSA Private Key of the OASIS case BL-M-13-21 (wire Big Integers P, Q, G, X).
+fn dsa_block() -> KeyBlock {
+    let big = |h: &str| kmipd::ttlv::BigInt::from_signed_bytes(&hex(h));
+    let key = TransparentDsaPrivateKey {
+        p: big("0000000000000000fca682ce8e12caba26efccf7110e526db078b05edecbcd1eb4a208f3ae1617ae01f35b91a47e6df63413c5e12ed0899bcd132acd50d99151bdc43ee737592e17"),
+        q: big("00000000962eddcc369cba8ebb260ee6b6a126d9346e38c5"),
+        g: big("678471b27a9cf44ee91a49c5147db1a9aaf244f05a434d6486931d2d14271b9e35030b71fd73da179069b32e2935630e1c2062354d0da20a6c416e50be794ca4"),
+        x: SecretBigInt::new(&big("00000000095411d740d2443fa3f97d1ed9a0411bb45e7131")),
+    };
+    KeyBlock {
+        key_format_type: KeyFormatType::TransparentDSAPrivateKey,
+        key_compression_type: None,
+        key_value: Some(KeyValue::Plain {
+            key_material: KeyMaterial::TransparentDsaPrivate(Box::new(key)),
+            attributes_v1: Vec::new(),
+            attributes: None,
+        }),
+        cryptographic_algorithm: Some(CryptographicAlgorithm::DSA),
+        cryptographic_length: Some(512),
+        key_wrapping_data: None,
+    }
+}
+
+/// The same key as PKCS#8, written by openssl 3.0 (`asn1parse -genconf`; `openssl pkey` reads it back).
+const DSA_PKCS8: &str = "3081c60201003081a806072a8648ce38040130819c024100fca682ce8e12caba26efccf7110e526db078b05edecbcd1eb4a208f3ae1617ae01f35b91a47e6df63413c5e12ed0899bcd132acd50d99151bdc43ee737592e17021500962eddcc369cba8ebb260ee6b6a126d9346e38c50240678471b27a9cf44ee91a49c5147db1a9aaf244f05a434d6486931d2d14271b9e35030b71fd73da179069b32e2935630e1c2062354d0da20a6c416e50be794ca404160214095411d740d2443fa3f97d1ed9a0411bb45e7131";
+
+fn dsa_key() -> ManagedObject {
+    ManagedObject::PrivateKey(PrivateKey { key_block: dsa_block() })
+}
+
+fn get_as(uid: &str, format: KeyFormatType) -> Ttlv {
+    GetRequest { key_format_type: Some(format), ..get_request(uid) }.to_ttlv_item(Tag::REQUEST_PAYLOAD)
+}
+
+#[test]
+fn dsa_private_keys_come_back_as_registered_as_pkcs8_and_wrapped() {
+    for version in [(1, 4), (2, 1)] {
+        let c = Client::new(version);
+        let uid = c.register(dsa_key(), vec![Attribute::CryptographicUsageMask(SIGN)]);
+        let attributes = c.attributes(&uid);
+        assert!(attributes.contains(&Attribute::CryptographicAlgorithm(CryptographicAlgorithm::DSA)), "{attributes:?}");
+        assert!(attributes.contains(&Attribute::CryptographicLength(512)), "{attributes:?}");
+        // BL-M-13-21: Get without a format gives the Transparent key back unchanged.
+        let block = key_block(c.ok(Operation::Get, get_request(uid.clone()).to_ttlv_item(Tag::REQUEST_PAYLOAD)));
+        assert_eq!(block, dsa_block(), "{version:?}");
+        assert_eq!(plain_bytes(&key_block(c.ok(Operation::Get, get_as(&uid, KeyFormatType::PKCS_8)))), hex(DSA_PKCS8));
+        let not_rsa = KeyFormatType::PKCS_1;
+        c.fails(Operation::Get, get_as(&uid, not_rsa), ResultReason::KeyFormatTypeNotSupported, ResultReason::KeyFormatTypeNotSupported);
+
+        // Wrapped out as PKCS#8 (AES Key Wrap with Padding) and registered back through the HSM.
+        let kek_kwp = kek(&c, "000102030405060708090A0B0C0D0E0F", WRAP_KEY | UNWRAP_KEY, BlockCipherMode::AESKeyWrapPadding);
+        let spec = wrap_spec(&kek_kwp, None, Some(EncodingOption::NoEncoding));
+        let wrapped = key_block(c.ok(Operation::Get, wrapped_get(&uid, spec)));
+        assert_eq!((wrapped.key_format_type, wrapped.cryptographic_algorithm), (KeyFormatType::PKCS_8, Some(CryptographicAlgorithm::DSA)));
+        let kwp = params(Some(BlockCipherMode::AESKeyWrapPadding), None);
+        let block = KeyBlock {
+            cryptographic_algorithm: Some(CryptographicAlgorithm::DSA),
+            cryptographic_length: Some(512),
+            ..wrapped_block(KeyFormatType::PKCS_8, wrapped_bytes(&wrapped), &kek_kwp, kwp, false)
+        };
+        let copy = c.register(ManagedObject::PrivateKey(PrivateKey { key_block: block }), Vec::new());
+        let back = key_block(c.ok(Operation::Get, get_as(&copy, KeyFormatType::TransparentDSAPrivateKey)));
+        assert_eq!(back, dsa_block(), "{version:?}");
+    }
+    // The production policy keeps it in the HSM.
+    let c = Client { processor: processor(false), ..Client::new((2, 1)) };
+    let uid = c.register(dsa_key(), Vec::new());
+    c.fails(Operation::Get, get_request(uid).to_ttlv_item(Tag::REQUEST_PAYLOAD), ResultReason::Sensitive, ResultReason::Sensitive);
+}
+
+/// Removes every item tagged `tag` anywhere under `item`.
+fn without(item: &mut Ttlv, tag: Tag) {
+    if let Value::Structure(children) = &mut item.value {
+        children.retain(|c| c.tag != tag);
+        children.iter_mut().for_each(|c| without(c, tag));
+    }
+}
+
+#[test]
+fn dsa_private_keys_with_missing_or_misplaced_parts_are_refused_by_name() {
+    for version in [(1, 4), (2, 1)] {
+        let c = Client::new(version);
+        let (template_attribute, attributes) = c.template(Vec::new());
+        let request = |block: KeyBlock| {
+            let object = ManagedObject::PrivateKey(PrivateKey { key_block: block });
+            RegisterRequest { object_type: ObjectType::PrivateKey, template_attribute: template_attribute.clone(), attributes: attributes.clone(), object, protection_storage_masks: None }
+                .to_ttlv_item(Tag::REQUEST_PAYLOAD)
+        };
+        // No Q: the Key Material is not a Transparent DSA Private Key.
+        let mut payload = request(dsa_block());
+        without(&mut payload, Tag::Q);
+        let item = c.send(Operation::Register, payload);
+        ops_support::assert_failed(&item, ResultReason::InvalidMessage);
+        let message = item.result_message.unwrap();
+        assert!(message.contains("KeyMaterial: required field Q is missing"), "{message}");
+        // X not below Q, and a length the key does not have.
+        let mut big_x = dsa_block();
+        if let Some(KeyValue::Plain { key_material: KeyMaterial::TransparentDsaPrivate(key), .. }) = &mut big_x.key_value {
+            key.x = SecretBigInt::new(&key.q);
+        }
+        let item = c.send(Operation::Register, request(big_x));
+        ops_support::assert_failed(&item, ResultReason::InvalidField);
+        assert!(item.result_message.unwrap().contains("X must be smaller than Q"));
+        let item = c.send(Operation::Register, request(KeyBlock { cryptographic_length: Some(1024), ..dsa_block() }));
+        ops_support::assert_failed(&item, ResultReason::InvalidField);
+        assert!(item.result_message.unwrap().contains("does not fit a DSA key of 512 bits"));
+    }
+}

@@ -186,10 +186,10 @@ pub fn run_case(corpus: &Path, path: &Path, transport: &mut dyn Exchange) -> Cas
 fn classify(stem: &str, error: Option<ReplayError>, last: Option<&Ttlv>) -> (Class, String) {
     let Some(error) = error else { return (Class::Pass, String::new()) };
     let mismatch = error.to_string();
-    if let Some(known) = super::known::lookup(stem, &mismatch) {
+    let reasons = last.map(result_reasons).unwrap_or_default();
+    if let Some(known) = super::known::lookup(stem, &mismatch, &reasons) {
         return (known.class, format!("{} ({mismatch})", known.why));
     }
-    let reasons = last.map(result_reasons).unwrap_or_default();
     let unsupported = [ResultReason::OperationNotSupported, ResultReason::FeatureNotSupported];
     let class = if reasons.iter().any(|r| unsupported.contains(r)) { Class::NotImplemented } else { Class::KmipdBug };
     (class, mismatch)

@@ -262,6 +262,17 @@ pub enum PrivateKeyMaterial {
         /// The private value.
         value: SecretBytes,
     },
+    /// DSA private key with its domain parameters (all big-endian).
+    Dsa {
+        /// Prime p.
+        prime: Vec<u8>,
+        /// Subprime q.
+        subprime: Vec<u8>,
+        /// Base g.
+        base: Vec<u8>,
+        /// Private value x.
+        value: SecretBytes,
+    },
 }
 
 impl std::fmt::Debug for PrivateKeyMaterial {
@@ -271,6 +282,9 @@ impl std::fmt::Debug for PrivateKeyMaterial {
                 f.debug_struct("Rsa").field("bits", &(modulus.len() * 8)).finish_non_exhaustive()
             }
             PrivateKeyMaterial::Ec { curve, .. } => f.debug_struct("Ec").field("curve", curve).finish_non_exhaustive(),
+            PrivateKeyMaterial::Dsa { prime, .. } => {
+                f.debug_struct("Dsa").field("bits", &(prime.len() * 8)).finish_non_exhaustive()
+            }
         }
     }
 }
@@ -284,6 +298,8 @@ pub enum UnwrapTarget {
     RsaPrivate,
     /// An EC private key on this curve (PKCS#8 inside the wrapping).
     EcPrivate(Curve),
+    /// A DSA private key (PKCS#8 inside the wrapping).
+    DsaPrivate,
 }
 
 /// A symmetric or asymmetric encryption scheme with its parameters.
@@ -439,6 +455,8 @@ pub enum KeyType {
     Ec,
     /// Edwards curve (Ed25519).
     EcEdwards,
+    /// DSA.
+    Dsa,
     /// Anything else.
     Other,
 }
@@ -452,7 +470,7 @@ pub struct ObjectInfo {
     pub key_type: KeyType,
     /// `CKA_LABEL`.
     pub label: String,
-    /// Key length in bits when the module tells (`CKA_VALUE_LEN`, `CKA_MODULUS_BITS`, curve size).
+    /// Key length in bits when the module tells (`CKA_VALUE_LEN`, `CKA_MODULUS_BITS`, curve size, DSA prime size).
     pub bits: Option<u32>,
     /// `CKA_TOKEN`.
     pub token: bool,

@@ -1,13 +1,17 @@
-//! Loading a PKCS#11 module once per process, finding a token, and reading the raw mechanism list.
+//! Loading a PKCS#11 module once per process, finding a token, and the few raw calls cryptoki can't make (the
+//! unfiltered mechanism list, attributes it has no name for).
 //!
 //! `C_Initialize` must run once per process (parallel initializations fail or crash) and `C_Finalize` never runs:
 //! with OpenSSL 3 it can crash at exit (DESIGN.md §3). The contexts live in a process-wide map for good.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Function, Pkcs11};
+use cryptoki::error::Rv;
+use cryptoki::object::ObjectHandle;
+use cryptoki::session::Session;
 use cryptoki::slot::Slot;
 
 use super::{HsmError, HsmResult};
@@ -62,31 +66,90 @@ pub fn find_token(ctx: &Pkcs11, label: Option<&str>, serial: Option<&str>) -> Hs
     }))
 }
 
+fn raw_libraries() -> &'static Mutex<HashMap<PathBuf, Arc<cryptoki_sys::Pkcs11>>> {
+    static RAW: OnceLock<Mutex<HashMap<PathBuf, Arc<cryptoki_sys::Pkcs11>>>> = OnceLock::new();
+    RAW.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// The module's own C functions, for the few calls cryptoki can't make; loaded once per path and kept. The module
+/// must already be loaded and initialized by [`context`]: dlopen then returns that same library and this handle
+/// only raises its reference count.
+#[allow(unsafe_code)]
+fn raw_library(path: &Path) -> HsmResult<Arc<cryptoki_sys::Pkcs11>> {
+    let mut map = raw_libraries().lock().map_err(|_| HsmError::Module("module registry poisoned".into()))?;
+    if let Some(lib) = map.get(path) {
+        return Ok(Arc::clone(lib));
+    }
+    // SAFETY: loading runs the library's initializers, which already ran when `context` loaded it; the symbols are
+    // only resolved here, each call below checks the one it uses.
+    let lib = unsafe { cryptoki_sys::Pkcs11::new(path) }
+        .map_err(|e| HsmError::Module(format!("cannot load {}: {e}", path.display())))?;
+    let lib = Arc::new(lib);
+    map.insert(path.to_path_buf(), Arc::clone(&lib));
+    Ok(lib)
+}
+
+/// A function of the raw library, or the reason the module lacks it.
+fn symbol<'a, F, E: std::fmt::Display>(function: &'a Result<F, E>, name: &str) -> HsmResult<&'a F> {
+    function.as_ref().map_err(|e| HsmError::Module(format!("the module exports no {name}: {e}")))
+}
+
 /// The slot's mechanism list exactly as the module reports it. cryptoki's `get_mechanism_list` drops the types it
 /// does not know (30 of SoftHSM's 70), which would make a probe report false gaps.
 #[allow(unsafe_code)]
 pub fn raw_mechanism_list(path: &Path, slot: Slot) -> HsmResult<Vec<u64>> {
-    // SAFETY: the module was loaded and initialized by `context` (dlopen returns the same, already initialized
-    // library; this second handle only raises its reference count). C_GetMechanismList is called per the spec:
-    // first with a NULL buffer to get the count, then with a buffer of exactly that many elements, and the
-    // result is truncated to the count the module wrote back.
+    let lib = raw_library(path)?;
+    let get_list = symbol(&lib.C_GetMechanismList, "C_GetMechanismList")?;
+    // SAFETY: C_GetMechanismList is called per the spec: first with a NULL buffer to get the count, then with a
+    // buffer of exactly that many elements, and the result is truncated to the count the module wrote back.
     unsafe {
-        let lib = cryptoki_sys::Pkcs11::new(path)
-            .map_err(|e| HsmError::Module(format!("cannot load {}: {e}", path.display())))?;
         let mut count: cryptoki_sys::CK_ULONG = 0;
-        let rv = lib.C_GetMechanismList(slot.id(), std::ptr::null_mut(), &mut count);
+        let rv = get_list(slot.id(), std::ptr::null_mut(), &mut count);
         if rv != cryptoki_sys::CKR_OK {
             return Err(HsmError::Module(format!("C_GetMechanismList returned {rv:#x}")));
         }
         let len = usize::try_from(count).map_err(|_| HsmError::Module("mechanism count overflow".into()))?;
         let mut list: Vec<cryptoki_sys::CK_MECHANISM_TYPE> = vec![0; len];
-        let rv = lib.C_GetMechanismList(slot.id(), list.as_mut_ptr(), &mut count);
+        let rv = get_list(slot.id(), list.as_mut_ptr(), &mut count);
         if rv != cryptoki_sys::CKR_OK {
             return Err(HsmError::Module(format!("C_GetMechanismList returned {rv:#x}")));
         }
         list.truncate(usize::try_from(count).unwrap_or(len).min(len));
         Ok(list)
     }
+}
+
+/// One byte-array attribute of `object`, read with the module's own `C_GetAttributeValue`: cryptoki 0.12 fails the
+/// whole read on attribute types it has no name for (`CKA_SUBPRIME` among them). `None` when the object has no
+/// such attribute or may not reveal it.
+#[allow(unsafe_code)]
+pub fn raw_byte_attribute(
+    path: &Path,
+    session: &Session,
+    object: ObjectHandle,
+    attribute: cryptoki_sys::CK_ATTRIBUTE_TYPE,
+) -> HsmResult<Option<Vec<u8>>> {
+    use cryptoki_sys::{CK_ATTRIBUTE, CKR_ATTRIBUTE_SENSITIVE, CKR_ATTRIBUTE_TYPE_INVALID, CK_UNAVAILABLE_INFORMATION};
+    let lib = raw_library(path)?;
+    let get_value = symbol(&lib.C_GetAttributeValue, "C_GetAttributeValue")?;
+    let mut template = CK_ATTRIBUTE { type_: attribute, pValue: std::ptr::null_mut(), ulValueLen: 0 };
+    // SAFETY: a one-element template; with a NULL pValue the module only writes the length.
+    let rv = unsafe { get_value(session.handle(), object.handle(), &mut template, 1) };
+    match rv {
+        CKR_ATTRIBUTE_SENSITIVE | CKR_ATTRIBUTE_TYPE_INVALID => return Ok(None),
+        _ => Rv::from(rv).into_result(Function::GetAttributeValue)?,
+    }
+    if template.ulValueLen == CK_UNAVAILABLE_INFORMATION {
+        return Ok(None);
+    }
+    let len = usize::try_from(template.ulValueLen).map_err(|_| HsmError::Module("attribute length overflow".into()))?;
+    let mut value = vec![0u8; len];
+    template.pValue = value.as_mut_ptr().cast();
+    // SAFETY: pValue points at `len` writable bytes and ulValueLen says so; the module writes at most that many.
+    let rv = unsafe { get_value(session.handle(), object.handle(), &mut template, 1) };
+    Rv::from(rv).into_result(Function::GetAttributeValue)?;
+    value.truncate(usize::try_from(template.ulValueLen).unwrap_or(len).min(len));
+    Ok(Some(value))
 }
 
 /// The `CKM_*` name of the mechanisms kmipd cares about, else the number in hex.

@@ -507,6 +507,7 @@ impl Pkcs11Hsm {
             UnwrapTarget::RsaPrivate => self.templates.private_key(CkKeyType::RSA, object, id),
             // The curve comes from the wrapped PKCS#8; SoftHSM rejects CKA_EC_PARAMS here as read-only.
             UnwrapTarget::EcPrivate(curve) => self.templates.private_key(curve_key_type(curve), object, id),
+            UnwrapTarget::DsaPrivate => self.templates.private_key(CkKeyType::DSA, object, id),
         }
     }
 
@@ -866,6 +867,21 @@ impl Hsm for Pkcs11Hsm {
             PrivateKeyMaterial::Ec { curve, value } => {
                 let mut t = self.templates.private_key(curve_key_type(*curve), object, &id);
                 t.extend([Attribute::EcParams(curve.der_oid().to_vec()), Attribute::Value(value.to_vec())]);
+                t
+            }
+            PrivateKeyMaterial::Dsa { prime, subprime, base, value } => {
+                let mut t = self.templates.private_key(CkKeyType::DSA, object, &id);
+                // cryptoki 0.12 has no CKA_SUBPRIME, and its Attribute::Base passes a length of 1: both go as raw
+                // attribute types, which it passes through unchanged.
+                let raw = |kind, bytes: &Vec<u8>| {
+                    Attribute::VendorDefined((AttributeType::VendorDefined(kind), bytes.clone()))
+                };
+                t.extend([
+                    Attribute::Prime(prime.clone()),
+                    raw(cryptoki_sys::CKA_SUBPRIME, subprime),
+                    raw(cryptoki_sys::CKA_BASE, base),
+                    Attribute::Value(value.to_vec()),
+                ]);
                 t
             }
         });
@@ -1236,6 +1252,8 @@ impl Hsm for Pkcs11Hsm {
                 AttributeType::Exponent2,
                 AttributeType::Coefficient,
                 AttributeType::EcParams,
+                AttributeType::Prime,
+                AttributeType::Base,
                 AttributeType::Value,
             ];
             let attrs = match s.get_attributes(handle, &wanted) {
@@ -1244,7 +1262,7 @@ impl Hsm for Pkcs11Hsm {
                 Err(e) => return Err(e.into()),
             };
             let mut key_type = None;
-            let (mut n, mut e, mut params) = (None, None, None);
+            let (mut n, mut e, mut params, mut prime, mut base) = (None, None, None, None, None);
             let [mut d, mut p, mut q, mut dp, mut dq, mut qinv, mut value] = Default::default();
             for attr in attrs {
                 match attr {
@@ -1258,6 +1276,8 @@ impl Hsm for Pkcs11Hsm {
                     Attribute::Exponent2(v) => dq = Some(Zeroizing::new(v)),
                     Attribute::Coefficient(v) => qinv = Some(Zeroizing::new(v)),
                     Attribute::EcParams(v) => params = Some(v),
+                    Attribute::Prime(v) => prime = Some(v),
+                    Attribute::Base(v) => base = Some(v),
                     Attribute::Value(v) => value = Some(Zeroizing::new(v)),
                     _ => {}
                 }
@@ -1280,6 +1300,16 @@ impl Hsm for Pkcs11Hsm {
                     _ => Err(HsmError::Sensitive(SENSITIVE.into())),
                 };
             }
+            if key_type == Some(CkKeyType::DSA) {
+                let subprime = module::raw_byte_attribute(&self.module_path, s, handle, cryptoki_sys::CKA_SUBPRIME)?;
+                return match (prime, subprime, base, value) {
+                    (Some(prime), Some(subprime), Some(base), Some(value)) => {
+                        Ok(PrivateKeyMaterial::Dsa { prime, subprime, base, value })
+                    }
+                    (Some(_), Some(_), Some(_), None) => Err(HsmError::Sensitive(SENSITIVE.into())),
+                    _ => Err(HsmError::InvalidInput("a DSA private key without its domain parameters".into())),
+                };
+            }
             match (params, value) {
                 (Some(params), Some(value)) => {
                     let curve = curve_from_params(&params)
@@ -1287,7 +1317,7 @@ impl Hsm for Pkcs11Hsm {
                     Ok(PrivateKeyMaterial::Ec { curve, value })
                 }
                 (Some(_), None) => Err(HsmError::Sensitive(SENSITIVE.into())),
-                _ => Err(HsmError::InvalidInput("not an RSA or EC private key".into())),
+                _ => Err(HsmError::InvalidInput("not an RSA, EC or DSA private key".into())),
             }
         })
     }
@@ -1322,6 +1352,7 @@ impl Hsm for Pkcs11Hsm {
                 AttributeType::ModulusBits,
                 AttributeType::Modulus,
                 AttributeType::EcParams,
+                AttributeType::Prime,
                 AttributeType::Sensitive,
                 AttributeType::Extractable,
                 AttributeType::AlwaysSensitive,
@@ -1367,6 +1398,7 @@ impl Hsm for Pkcs11Hsm {
                             CkKeyType::RSA => KeyType::Rsa,
                             CkKeyType::EC => KeyType::Ec,
                             CkKeyType::EC_EDWARDS => KeyType::EcEdwards,
+                            CkKeyType::DSA => KeyType::Dsa,
                             _ => KeyType::Other,
                         }
                     }
@@ -1376,6 +1408,7 @@ impl Hsm for Pkcs11Hsm {
                     Attribute::ModulusBits(bits) => info.bits = u32::try_from(u64::from(bits)).ok(),
                     Attribute::Modulus(m) if info.bits.is_none() => info.bits = u32::try_from(m.len() * 8).ok(),
                     Attribute::EcParams(p) => info.bits = curve_from_params(&p).map(Curve::bits),
+                    Attribute::Prime(p) => info.bits = u32::try_from(p.len() * 8).ok(),
                     Attribute::Sensitive(b) => info.sensitive = Some(b),
                     Attribute::Extractable(b) => info.extractable = Some(b),
                     Attribute::AlwaysSensitive(b) => info.always_sensitive = Some(b),

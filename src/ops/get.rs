@@ -144,7 +144,7 @@ fn secret_block(svc: &Services<'_>, m: &Managed, format: KeyFormatType) -> Resul
 }
 
 /// A private key's block, read from the HSM when policy allows: in `format`, else PKCS#1 for
-/// RSA and PKCS#8 for EC keys.
+/// RSA and PKCS#8 for EC and DSA keys.
 fn private_block(svc: &Services<'_>, m: &Managed, format: Option<KeyFormatType>) -> Result<KeyBlock, OpError> {
     let uid = m.uid();
     if m.attributes.flag(Tag::SENSITIVE) == Some(true) {
@@ -156,7 +156,7 @@ fn private_block(svc: &Services<'_>, m: &Managed, format: Option<KeyFormatType>)
     let private = svc.hsm.export_private_key(uid.as_bytes())?;
     let format = format.unwrap_or(match private {
         crate::hsm::PrivateKeyMaterial::Rsa { .. } => KeyFormatType::PKCS_1,
-        crate::hsm::PrivateKeyMaterial::Ec { .. } => KeyFormatType::PKCS_8,
+        crate::hsm::PrivateKeyMaterial::Ec { .. } | crate::hsm::PrivateKeyMaterial::Dsa { .. } => KeyFormatType::PKCS_8,
     });
     material::private_to_block(&private, format)
 }

@@ -9,17 +9,18 @@
 //! | object                      | Key Format Types read and written                                   |
 //! |-----------------------------|---------------------------------------------------------------------|
 //! | Symmetric Key, Secret Data  | Raw, Opaque, Transparent Symmetric Key                              |
-//! | Private Key                 | PKCS#1, PKCS#8 (RSA, EC, Ed25519), ECPrivateKey, Transparent RSA / EC (and ECDSA, ECDH, ECMQV) Private Key |
+//! | Private Key                 | PKCS#1, PKCS#8 (RSA, EC, Ed25519, DSA), ECPrivateKey, Transparent RSA / EC (and ECDSA, ECDH, ECMQV) / DSA Private Key |
 //! | Public Key                  | PKCS#1, X.509 (SubjectPublicKeyInfo), Transparent RSA / EC (and ECDSA, ECDH, ECMQV) Public Key, Raw (EC point) |
 //!
 //! # Failures
 //!
 //! - Invalid Field: malformed DER or values, material that contradicts the block's own
 //!   Cryptographic Algorithm or Length, and curves or key algorithms kmipd has no
-//!   [`Curve`] for (secp256k1, DSA, ...).
+//!   [`Curve`] for (secp256k1, ...).
 //! - Feature Not Supported: a Key Format Type or encoding kmipd does not read (Transparent
-//!   DSA/DH, encrypted PKCS#8, compressed points, an RSA key given by its private exponent
-//!   alone), and a Key Value that is still wrapped: the caller unwraps it first.
+//!   DH, encrypted PKCS#8, compressed points, an RSA key given by its private exponent
+//!   alone, DSA public keys, which the store keeps as registered), and a Key Value that is
+//!   still wrapped: the caller unwraps it first.
 //! - Key Format Type Not Supported: material Get can't give in the format asked for.
 //!
 //! Result Messages name the format and what is wrong with it, never key bytes: DER errors are
@@ -31,7 +32,7 @@
 //! a [`Zeroizing`] buffer of its exact size, and secret Big Integers are built with
 //! [`SecretBigInt::from_unsigned`] rather than through a [`BigInt`].
 
-use der::asn1::{AnyRef, BitStringRef, ObjectIdentifier, OctetStringRef, UintRef};
+use der::asn1::{AnyRef, BitStringRef, ObjectIdentifier, OctetStringRef, SequenceOf, UintRef};
 use der::{Decode, Encode, ErrorKind, Tag, Tagged};
 use pkcs1::{RsaPrivateKey, RsaPublicKey};
 use pkcs8::PrivateKeyInfo;
@@ -48,8 +49,8 @@ use crate::kmip::enums::{
     CryptographicAlgorithm, DigitalSignatureAlgorithm, KeyCompressionType, KeyFormatType, RecommendedCurve,
 };
 use crate::kmip::objects::{
-    KeyBlock, KeyMaterial, KeyValue, TransparentEcPrivateKey, TransparentEcPublicKey, TransparentRsaPrivateKey,
-    TransparentRsaPublicKey, TransparentSymmetricKey,
+    KeyBlock, KeyMaterial, KeyValue, TransparentDsaPrivateKey, TransparentEcPrivateKey, TransparentEcPublicKey,
+    TransparentRsaPrivateKey, TransparentRsaPublicKey, TransparentSymmetricKey,
 };
 use crate::ttlv::BigInt;
 
@@ -57,6 +58,8 @@ use KeyFormatType as F;
 
 /// rsaEncryption (PKCS#1): the key algorithm of RSA keys in SPKI and PKCS#8.
 const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+/// id-dsa (RFC 3279): the key algorithm of DSA keys, the domain parameters (Dss-Parms) in its parameters.
+const ID_DSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10040.4.1");
 /// id-ecPublicKey (RFC 5480): the key algorithm of ECDSA-curve keys, the curve in its parameters.
 const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 /// Every curve kmipd knows.
@@ -75,9 +78,9 @@ const ED25519_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112"
 pub struct ImportedKey<M> {
     /// The material, ready for the HSM.
     pub material: M,
-    /// RSA; EC, ECDSA, ECDH or ECMQV for the NIST curves; Ed25519 (or EC) for Ed25519.
+    /// RSA; EC, ECDSA, ECDH or ECMQV for the NIST curves; Ed25519 (or EC) for Ed25519; DSA.
     pub algorithm: CryptographicAlgorithm,
-    /// Modulus length for RSA, the curve's field size for EC.
+    /// Modulus length for RSA, the curve's field size for EC, the length of the prime p for DSA.
     pub length: i32,
 }
 
@@ -171,11 +174,13 @@ pub struct AltName {
     pub text: String,
 }
 
-/// The two kinds of asymmetric key kmipd handles; for EC the curve decides everything else.
+/// The kinds of asymmetric key kmipd handles; for EC the curve decides everything else. DSA keys
+/// are private keys only: their public halves stay in the store as registered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Family {
     Rsa,
     Ec(Curve),
+    Dsa,
 }
 
 impl Family {
@@ -190,6 +195,7 @@ impl Family {
         match material {
             PrivateKeyMaterial::Rsa { modulus, .. } => (Family::Rsa, bit_length(modulus)),
             PrivateKeyMaterial::Ec { curve, .. } => (Family::Ec(*curve), curve.bits()),
+            PrivateKeyMaterial::Dsa { prime, .. } => (Family::Dsa, bit_length(prime)),
         }
     }
 
@@ -200,6 +206,7 @@ impl Family {
             Family::Rsa => CryptographicAlgorithm::RSA,
             Family::Ec(Curve::Ed25519) => CryptographicAlgorithm::Ed25519,
             Family::Ec(_) => CryptographicAlgorithm::EC,
+            Family::Dsa => CryptographicAlgorithm::DSA,
         }
     }
 
@@ -212,6 +219,7 @@ impl Family {
             Family::Rsa => algorithm == A::RSA,
             Family::Ec(Curve::Ed25519) => matches!(algorithm, A::Ed25519 | A::EC),
             Family::Ec(_) => matches!(algorithm, A::EC | A::ECDSA | A::ECDH | A::ECMQV),
+            Family::Dsa => algorithm == A::DSA,
         }
     }
 
@@ -221,10 +229,12 @@ impl Family {
             Family::Rsa => "an RSA key".to_owned(),
             Family::Ec(Curve::Ed25519) => "an Ed25519 key".to_owned(),
             Family::Ec(curve) => format!("a {} key", curve_name(curve)),
+            Family::Dsa => "a DSA key".to_owned(),
         }
     }
 
-    /// The AlgorithmIdentifier of SPKI and PKCS#8 for this kind of key.
+    /// The AlgorithmIdentifier of SPKI and PKCS#8 for this kind of key. A DSA key's carries its
+    /// own domain parameters, which the family does not know: [`pkcs8_der`] adds them.
     fn algorithm_identifier(self) -> AlgorithmIdentifierRef<'static> {
         match self {
             Family::Rsa => AlgorithmIdentifierRef { oid: RSA_ENCRYPTION, parameters: Some(AnyRef::NULL) },
@@ -232,6 +242,7 @@ impl Family {
             Family::Ec(curve) => {
                 AlgorithmIdentifierRef { oid: EC_PUBLIC_KEY, parameters: Some(AnyRef::from(curve_oid(curve))) }
             }
+            Family::Dsa => AlgorithmIdentifierRef { oid: ID_DSA, parameters: None },
         }
     }
 
@@ -251,6 +262,9 @@ impl Family {
         }
         if oid == ED25519_OID {
             return Ok(Family::Ec(Curve::Ed25519));
+        }
+        if oid == ID_DSA {
+            return Ok(Family::Dsa);
         }
         Err(invalid(format!("key algorithm {oid} is not supported")))
     }
@@ -327,6 +341,12 @@ pub fn private_from_block(block: &KeyBlock) -> Result<ImportedKey<PrivateKeyMate
             let curve = supported_curve(key.recommended_curve)?;
             PrivateKeyMaterial::Ec { curve, value: private_value(curve, magnitude(key.d.expose(), "D")?)? }
         }
+        (F::TransparentDSAPrivateKey, KeyMaterial::TransparentDsaPrivate(key)) => dsa_private([
+            magnitude(key.p.as_bytes(), "P")?,
+            magnitude(key.q.as_bytes(), "Q")?,
+            magnitude(key.g.as_bytes(), "G")?,
+            magnitude(key.x.expose(), "X")?,
+        ])?,
         (format, _) => return Err(unreadable(format, reads_private, "a private key")),
     };
     let (family, bits) = Family::of_private(&material);
@@ -412,6 +432,14 @@ pub fn private_to_block(material: &PrivateKeyMaterial, format: KeyFormatType) ->
             KeyMaterial::TransparentEcPrivate(Box::new(TransparentEcPrivateKey {
                 recommended_curve: recommended_curve(*curve),
                 d: SecretBigInt::from_unsigned(value),
+            }))
+        }
+        (F::TransparentDSAPrivateKey, PrivateKeyMaterial::Dsa { prime, subprime, base, value }) => {
+            KeyMaterial::TransparentDsaPrivate(Box::new(TransparentDsaPrivateKey {
+                p: big_int(prime),
+                q: big_int(subprime),
+                g: big_int(base),
+                x: SecretBigInt::from_unsigned(value),
             }))
         }
         _ => return Err(cannot_give(family, format)),
@@ -628,8 +656,10 @@ fn reads_secret(format: KeyFormatType) -> bool {
 }
 
 fn reads_private(format: KeyFormatType) -> bool {
-    matches!(format, F::PKCS_1 | F::PKCS_8 | F::ECPrivateKey | F::TransparentRSAPrivateKey)
-        || transparent_ec_private(format)
+    matches!(
+        format,
+        F::PKCS_1 | F::PKCS_8 | F::ECPrivateKey | F::TransparentRSAPrivateKey | F::TransparentDSAPrivateKey
+    ) || transparent_ec_private(format)
 }
 
 fn reads_public(format: KeyFormatType) -> bool {
@@ -815,13 +845,13 @@ fn rsa_parts(material: &PrivateKeyMaterial) -> Option<[&[u8]; 8]> {
             exponent_2: dq,
             coefficient: qinv,
         } => Some([n, e, d, p, q, dp, dq, qinv]),
-        PrivateKeyMaterial::Ec { .. } => None,
+        PrivateKeyMaterial::Ec { .. } | PrivateKeyMaterial::Dsa { .. } => None,
     }
 }
 
 fn rsa_private_der(material: &PrivateKeyMaterial) -> Result<SecretBytes, OpError> {
     const WHAT: &str = "PKCS#1 RSAPrivateKey";
-    let parts = rsa_parts(material).ok_or_else(|| OpError::Internal(format!("{WHAT} of an EC key")))?;
+    let parts = rsa_parts(material).ok_or_else(|| OpError::Internal(format!("{WHAT} of a key that is not RSA")))?;
     let uint = |part| UintRef::new(part).map_err(encode_failed(WHAT));
     let [n, e, d, p, q, dp, dq, qinv] = parts;
     let key = RsaPrivateKey {
@@ -842,6 +872,9 @@ fn rsa_private_der(material: &PrivateKeyMaterial) -> Result<SecretBytes, OpError
 /// encoded into wiped buffers.
 fn pkcs8_der(material: &PrivateKeyMaterial) -> Result<SecretBytes, OpError> {
     let (family, _) = Family::of_private(material);
+    // A DSA key's domain parameters, which its AlgorithmIdentifier borrows.
+    let dss_parms;
+    let mut algorithm = family.algorithm_identifier();
     let inner = match material {
         PrivateKeyMaterial::Rsa { .. } => rsa_private_der(material)?,
         PrivateKeyMaterial::Ec { curve: Curve::Ed25519, value } => {
@@ -852,8 +885,15 @@ fn pkcs8_der(material: &PrivateKeyMaterial) -> Result<SecretBytes, OpError> {
         }
         // The curve is in the AlgorithmIdentifier; RFC 5915 lets the inner key leave it out.
         PrivateKeyMaterial::Ec { curve, value } => sec1_der(&private_value(*curve, value)?, None)?,
+        // RFC 3279: p, q and g in the AlgorithmIdentifier, x as an INTEGER.
+        PrivateKeyMaterial::Dsa { prime, subprime, base, value } => {
+            const WHAT: &str = "DSA private key";
+            dss_parms = dss_parms_der(prime, subprime, base)?;
+            algorithm.parameters = Some(AnyRef::from_der(&dss_parms).map_err(encode_failed(WHAT))?);
+            encode_secret(&UintRef::new(value).map_err(encode_failed(WHAT))?, WHAT)?
+        }
     };
-    encode_secret(&PrivateKeyInfo::new(family.algorithm_identifier(), &inner), "PKCS#8 PrivateKeyInfo")
+    encode_secret(&PrivateKeyInfo::new(algorithm, &inner), "PKCS#8 PrivateKeyInfo")
 }
 
 fn sec1_der(value: &[u8], curve: Option<Curve>) -> Result<SecretBytes, OpError> {
@@ -886,7 +926,59 @@ fn private_from_pkcs8(der: &[u8]) -> Result<PrivateKeyMaterial, OpError> {
             Ok(PrivateKeyMaterial::Ec { curve: Curve::Ed25519, value: Zeroizing::new(seed.as_bytes().to_vec()) })
         }
         Family::Ec(curve) => ec_private_from_sec1(info.private_key, Some(curve)),
+        Family::Dsa => {
+            let [p, q, g] = dss_parms(info.algorithm.parameters)?;
+            let x = UintRef::from_der(info.private_key).map_err(malformed("DSA private key"))?;
+            dsa_private([p, q, g, x.as_bytes()])
+        }
     }
+}
+
+/// The Dss-Parms (RFC 3279) of a DSA AlgorithmIdentifier: p, q and g.
+fn dss_parms<'a>(parameters: Option<AnyRef<'a>>) -> Result<[&'a [u8]; 3], OpError> {
+    let parameters = parameters.ok_or_else(|| invalid("the DSA key has no domain parameters"))?;
+    let parts: SequenceOf<UintRef<'a>, 3> = parameters.decode_as().map_err(malformed("DSA domain parameters"))?;
+    match parts.iter().map(UintRef::as_bytes).collect::<Vec<_>>()[..] {
+        [p, q, g] => Ok([p, q, g]),
+        _ => Err(invalid("the DSA domain parameters must be p, q and g")),
+    }
+}
+
+fn dss_parms_der(p: &[u8], q: &[u8], g: &[u8]) -> Result<Vec<u8>, OpError> {
+    let fail = encode_failed("DSA domain parameters");
+    let mut parts = SequenceOf::<UintRef<'_>, 3>::new();
+    for part in [p, q, g] {
+        parts.add(UintRef::new(part).map_err(&fail)?).map_err(&fail)?;
+    }
+    parts.to_der().map_err(fail)
+}
+
+/// DSA private material from the magnitudes of p, q, g and x, with the checks that catch parts
+/// given in the wrong fields: none is zero, g < p and 0 < x < q (FIPS 186-4 §4.1, §4.5).
+fn dsa_private(parts: [&[u8]; 4]) -> Result<PrivateKeyMaterial, OpError> {
+    let [p, q, g, x] = parts.map(strip_zeros);
+    for (part, name) in [(p, "P"), (q, "Q"), (g, "G"), (x, "X")] {
+        if part.is_empty() {
+            return Err(invalid(format!("the DSA {name} is zero")));
+        }
+    }
+    if !less(g, p) || !less(q, p) {
+        return Err(invalid("the DSA G and Q must be smaller than P"));
+    }
+    if !less(x, q) {
+        return Err(invalid("the DSA X must be smaller than Q"));
+    }
+    Ok(PrivateKeyMaterial::Dsa {
+        prime: p.to_vec(),
+        subprime: q.to_vec(),
+        base: g.to_vec(),
+        value: Zeroizing::new(x.to_vec()),
+    })
+}
+
+/// `a < b` for big-endian magnitudes without leading zeros.
+fn less(a: &[u8], b: &[u8]) -> bool {
+    (a.len(), a) < (b.len(), b)
 }
 
 /// Whether bytes that are no PrivateKeyInfo are an EncryptedPrivateKeyInfo, whose first element
@@ -960,6 +1052,9 @@ fn public_from_spki(der: &[u8]) -> Result<PublicKeyMaterial, OpError> {
     match Family::from_algorithm_identifier(&spki.algorithm)? {
         Family::Rsa => rsa_public_from_pkcs1(key),
         Family::Ec(curve) => ec_public(curve, key),
+        Family::Dsa => {
+            Err(OpError::FeatureNotSupported("DSA public keys are kept as registered, not converted".into()))
+        }
     }
 }
 
@@ -1148,6 +1243,9 @@ mod tests {
         match material {
             PrivateKeyMaterial::Rsa { .. } => rsa_parts(material).unwrap().iter().map(|p| p.to_vec()).collect(),
             PrivateKeyMaterial::Ec { curve, value } => vec![curve_oid(*curve).as_bytes().to_vec(), value.to_vec()],
+            PrivateKeyMaterial::Dsa { prime, subprime, base, value } => {
+                vec![prime.clone(), subprime.clone(), base.clone(), value.to_vec()]
+            }
         }
     }
 
@@ -1385,6 +1483,7 @@ mod tests {
             (F::PKCS_8, P384_PKCS8),
             (F::ECPrivateKey, P521_SEC1),
             (F::PKCS_8, ED25519_PKCS8),
+            (F::PKCS_8, DSA1024_PKCS8),
         ]
         .into_iter()
         .map(|(format, der)| private(format, der).material)
@@ -1392,7 +1491,7 @@ mod tests {
     }
 
     /// Every format a key could be asked for, whether or not it fits.
-    const FORMATS: [KeyFormatType; 15] = [
+    const FORMATS: [KeyFormatType; 16] = [
         F::Raw,
         F::Opaque,
         F::PKCS_1,
@@ -1408,6 +1507,7 @@ mod tests {
         F::TransparentECPrivateKey,
         F::TransparentECDSAPrivateKey,
         F::TransparentECMQVPrivateKey,
+        F::TransparentDSAPrivateKey,
     ];
 
     /// Writes each sample in each format: the formats `has` allows must read back as the same
@@ -1446,6 +1546,7 @@ mod tests {
             |family, format| match family {
                 Family::Rsa => matches!(format, F::X_509 | F::PKCS_1 | F::TransparentRSAPublicKey),
                 Family::Ec(_) => matches!(format, F::X_509 | F::Raw) || transparent_ec_public(format),
+                Family::Dsa => false,
             },
             public_to_block,
             public_from_block,
@@ -1462,11 +1563,90 @@ mod tests {
                 Family::Rsa => matches!(format, F::PKCS_1 | F::PKCS_8 | F::TransparentRSAPrivateKey),
                 Family::Ec(Curve::Ed25519) => format == F::PKCS_8 || transparent_ec_private(format),
                 Family::Ec(_) => matches!(format, F::PKCS_8 | F::ECPrivateKey) || transparent_ec_private(format),
+                Family::Dsa => matches!(format, F::PKCS_8 | F::TransparentDSAPrivateKey),
             },
             private_to_block,
             private_from_block,
             private_parts,
         );
+    }
+
+    fn dsa_block(key: TransparentDsaPrivateKey) -> KeyBlock {
+        plain_block(F::TransparentDSAPrivateKey, KeyMaterial::TransparentDsaPrivate(Box::new(key)), None, None)
+    }
+
+    fn bl_m_13_key() -> TransparentDsaPrivateKey {
+        let [p, q, g, x] = BL_M_13_DSA.map(|h| BigInt::from_signed_bytes(&hex(h)));
+        TransparentDsaPrivateKey { p, q, g, x: SecretBigInt::new(&x) }
+    }
+
+    #[test]
+    fn dsa_private_keys_read_and_write_as_the_oasis_case_and_openssl_do() {
+        // BL-M-13-21 registers a Transparent DSA Private Key and expects it back unchanged.
+        let mut block = dsa_block(bl_m_13_key());
+        block.cryptographic_algorithm = Some(CryptographicAlgorithm::DSA);
+        block.cryptographic_length = Some(512);
+        let key = private_from_block(&block).unwrap();
+        assert_eq!((key.algorithm, key.length), (CryptographicAlgorithm::DSA, 512));
+        let back = private_to_block(&key.material, F::TransparentDSAPrivateKey).unwrap();
+        assert_eq!(back, block);
+        // The same key as PKCS#8, byte for byte as OpenSSL writes it, and read back.
+        let pkcs8 = private_to_block(&key.material, F::PKCS_8).unwrap();
+        assert_eq!(block_bytes(&pkcs8), hex(BL_M_13_DSA_PKCS8));
+        assert_eq!(private_parts(&private(F::PKCS_8, BL_M_13_DSA_PKCS8).material), private_parts(&key.material));
+        // A key OpenSSL generated.
+        let openssl = private(F::PKCS_8, DSA1024_PKCS8);
+        assert_eq!((openssl.algorithm, openssl.length), (CryptographicAlgorithm::DSA, 1024));
+        assert_eq!(block_bytes(&private_to_block(&openssl.material, F::PKCS_8).unwrap()), hex(DSA1024_PKCS8));
+        for format in [F::PKCS_1, F::ECPrivateKey, F::TransparentRSAPrivateKey, F::TransparentECPrivateKey] {
+            let result = private_to_block(&key.material, format);
+            let refused = matches!(result, Err(OpError::KeyFormatTypeNotSupported(ref m)) if m.contains("a DSA key"));
+            assert!(refused, "{format:?}: {result:?}");
+        }
+    }
+
+    #[test]
+    fn dsa_keys_with_misplaced_or_missing_parts_say_which() {
+        let declared = |algorithm, length| {
+            let mut block = dsa_block(bl_m_13_key());
+            block.cryptographic_algorithm = algorithm;
+            block.cryptographic_length = length;
+            private_from_block(&block)
+        };
+        assert_invalid(declared(Some(CryptographicAlgorithm::RSA), None), "RSA does not fit a DSA key");
+        assert_invalid(declared(None, Some(1024)), "Length 1024 does not fit a DSA key of 512 bits");
+        // P and Q swapped, X outside [1, Q), a zero and a negative part.
+        let mut swapped = bl_m_13_key();
+        std::mem::swap(&mut swapped.p, &mut swapped.q);
+        assert_invalid(private_from_block(&dsa_block(swapped)), "G and Q must be smaller than P");
+        let mut big_x = bl_m_13_key();
+        big_x.x = SecretBigInt::new(&big_x.q);
+        assert_invalid(private_from_block(&dsa_block(big_x)), "X must be smaller than Q");
+        let mut zero = bl_m_13_key();
+        zero.g = BigInt::from_signed_bytes(&[0]);
+        assert_invalid(private_from_block(&dsa_block(zero)), "the DSA G is zero");
+        let mut negative = bl_m_13_key();
+        negative.q = BigInt::from_signed_bytes(&[0x80, 1, 2, 3, 4, 5, 6, 7]);
+        assert_invalid(private_from_block(&dsa_block(negative)), "Q is negative");
+        // PKCS#8 whose AlgorithmIdentifier lost its Dss-Parms, or carries only two of them.
+        let no_parameters = pkcs8_with_dss_parms(None);
+        assert_invalid(private_from_block(&bytes_block(F::PKCS_8, &no_parameters)), "no domain parameters");
+        let two = pkcs8_with_dss_parms(Some(&hex("3006020105020103")));
+        assert_invalid(private_from_block(&bytes_block(F::PKCS_8, &two)), "must be p, q and g");
+        // DSA public keys stay as registered: they are not read.
+        let spki = SubjectPublicKeyInfoRef {
+            algorithm: AlgorithmIdentifierRef { oid: ID_DSA, parameters: None },
+            subject_public_key: BitStringRef::from_bytes(&[2, 1, 5]).unwrap(),
+        };
+        assert_unsupported(public_from_block(&bytes_block(F::X_509, &spki.to_der().unwrap())), "DSA public keys");
+    }
+
+    /// BL-M-13's key as PKCS#8 with other (or no) DSA domain parameters.
+    fn pkcs8_with_dss_parms(parameters: Option<&[u8]>) -> Vec<u8> {
+        let x = hex("0214095411d740d2443fa3f97d1ed9a0411bb45e7131");
+        let parameters = parameters.map(|der| AnyRef::from_der(der).unwrap());
+        let algorithm = AlgorithmIdentifierRef { oid: ID_DSA, parameters };
+        PrivateKeyInfo::new(algorithm, &x).to_der().unwrap()
     }
 
     #[test]
@@ -1687,6 +1867,8 @@ mod tests {
             ED25519_SPKI,
             ENCRYPTED_PKCS8,
             CERTIFICATE_RSA,
+            DSA1024_PKCS8,
+            BL_M_13_DSA_PKCS8,
         ];
         for fixture in fixtures {
             let der = hex(fixture);
@@ -1719,8 +1901,8 @@ mod tests {
         }
 
         #[test]
-        fn corrupted_fixtures_never_panic(index in 0usize..600, byte in any::<u8>(), which in 0usize..4) {
-            let mut der = hex([RSA1024_PKCS8, P256_SEC1, P384_SPKI, CERTIFICATE_RSA][which]);
+        fn corrupted_fixtures_never_panic(index in 0usize..600, byte in any::<u8>(), which in 0usize..5) {
+            let mut der = hex([RSA1024_PKCS8, P256_SEC1, P384_SPKI, CERTIFICATE_RSA, DSA1024_PKCS8][which]);
             let at = index % der.len();
             der[at] = byte;
             for result in read_everything(&der) {
@@ -1882,6 +2064,33 @@ mod tests {
         3e52bd609ee01e86d9b09fb51120c19834a997b09ce08d79e81311762f974bb1c8c09186c4d78933e0db38e905084877\
         e147c78af52fae07192ff166d19fa94a11cc11b27ed050f7a27fae13b205a574c4ee00aa8bd65d0d7057c985c839ef33\
         6a441ed53a53c6b6b696f1bdeb5f7ea811ebb25a7f86";
+    /// openssl 3.0 (genpkey -genparam -algorithm DSA -pkeyopt dsa_paramgen_bits:1024, genpkey, pkcs8 -topk8)
+    const DSA1024_PKCS8: &str = "\
+        3082014b0201003082012c06072a8648ce3804013082011f02818100d61fbeffd8e4a415b27ceb37c3e968fecfa12db4\
+        7984c0901b234951bdd27777128ce805f04c34a2cac8a82543d2772a08cc1c6ccda86ec5eb23eb46f1ef94a282c34a36\
+        c05fc796b15a91fc44d4a77b21ea0076b37d351a8942e8a56198aa6c2d28e61462a47ac2ada185031811ba78cfa169f1\
+        ea30f7e528f8ff3fb04784f7021500d77cfd00e840bd2f4af11a0b76096504734db1f902818100a01da7405d48fcd198\
+        043c13b36e6d5b20fbb79f6e3953329d93e78f7539991b6283d513560c289fdbc1bff0b5898bbf97a00e9c85bcf2c93a\
+        c585c8e98b4ad152c0660d5a212f05067e05873170adff3ebef60c538595f0bf64606e763adfe3a60bd6ea7d85c8080c\
+        cca881a2ea2af3211a8eacb5691dabda61f165469be8800416021463f41375c02db0ee38cbcea4c55f33a357ebda70";
+    /// kmip-2.1 BL-M-13-21.xml (TransparentDSAPrivateKey): the wire Big Integers P, Q, G, X.
+    const BL_M_13_DSA: [&str; 4] = [
+        "\
+         0000000000000000fca682ce8e12caba26efccf7110e526db078b05edecbcd1eb4a208f3ae1617ae01f35b91a47e6df6\
+         3413c5e12ed0899bcd132acd50d99151bdc43ee737592e17",
+        "00000000962eddcc369cba8ebb260ee6b6a126d9346e38c5",
+        "\
+         678471b27a9cf44ee91a49c5147db1a9aaf244f05a434d6486931d2d14271b9e35030b71fd73da179069b32e2935630e\
+         1c2062354d0da20a6c416e50be794ca4",
+        "00000000095411d740d2443fa3f97d1ed9a0411bb45e7131",
+    ];
+    /// The BL-M-13-21 key as PKCS#8, written by openssl 3.0 (asn1parse -genconf; `openssl pkey` reads it back).
+    const BL_M_13_DSA_PKCS8: &str = "\
+        3081c60201003081a806072a8648ce38040130819c024100fca682ce8e12caba26efccf7110e526db078b05edecbcd1e\
+        b4a208f3ae1617ae01f35b91a47e6df63413c5e12ed0899bcd132acd50d99151bdc43ee737592e17021500962eddcc36\
+        9cba8ebb260ee6b6a126d9346e38c50240678471b27a9cf44ee91a49c5147db1a9aaf244f05a434d6486931d2d14271b\
+        9e35030b71fd73da179069b32e2935630e1c2062354d0da20a6c416e50be794ca404160214095411d740d2443fa3f97d\
+        1ed9a0411bb45e7131";
     /// kmip-2.0 TC-IMPEXP-4-20.xml (TransparentRSAPrivateKey): the wire Big Integers, the same key as RSA1024_PKCS1.
     const RSA1024_TRANSPARENT: [&str; 8] = [
         // Modulus

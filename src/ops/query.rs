@@ -33,6 +33,7 @@ pub(super) const OBJECT_TYPES: &[ObjectType] = &[
 /// those whose every OASIS test case passes (`kmipd conformance --check` fails otherwise;
 /// see CONFORMANCE.md).
 const CLAIMED_PROFILES: &[(&str, &[&str])] = &[
+    ("BL", &["2.1"]),
     ("CS-BC", &["1.4"]),
     ("CS-RNG", &["1.2", "1.3", "1.4", "2.0", "2.1"]),
     ("OMOS", &["1.0", "1.1", "1.2", "1.3", "1.4", "2.0", "2.1"]),

@@ -335,13 +335,14 @@ fn register_wrapped(
     .with_undo(undo))
 }
 
-/// What a wrapped PKCS#8 private key unwraps into: RSA, or EC on the curve its algorithm and
-/// length name (the HSM reads the curve from the PKCS#8 itself, but the template needs the
+/// What a wrapped PKCS#8 private key unwraps into: RSA, DSA, or EC on the curve its algorithm
+/// and length name (the HSM reads the curve from the PKCS#8 itself, but the template needs the
 /// key type).
 fn private_target(algorithm: Option<CryptographicAlgorithm>, length: Option<i32>) -> Result<UnwrapTarget, OpError> {
     use CryptographicAlgorithm as A;
     match (algorithm, length) {
         (Some(A::RSA), _) => Ok(UnwrapTarget::RsaPrivate),
+        (Some(A::DSA), _) => Ok(UnwrapTarget::DsaPrivate),
         (Some(A::Ed25519), _) => Ok(UnwrapTarget::EcPrivate(Curve::Ed25519)),
         (Some(A::EC | A::ECDSA | A::ECDH | A::ECMQV), Some(bits)) => match bits {
             256 => Ok(UnwrapTarget::EcPrivate(Curve::P256)),
@@ -350,7 +351,7 @@ fn private_target(algorithm: Option<CryptographicAlgorithm>, length: Option<i32>
             other => Err(OpError::FeatureNotSupported(format!("EC private keys of {other} bits"))),
         },
         (algorithm, _) => Err(OpError::InvalidField(format!(
-            "a wrapped private key needs its Cryptographic Algorithm (RSA, EC with a Cryptographic Length, Ed25519), not {algorithm:?}"
+            "a wrapped private key needs its Cryptographic Algorithm (RSA, EC with a Cryptographic Length, Ed25519, DSA), not {algorithm:?}"
         ))),
     }
 }

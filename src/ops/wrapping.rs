@@ -8,9 +8,14 @@
 //! - Wrapping Method Encrypt, with Encryption Key Information. MAC/sign methods and TR-31
 //!   answer Feature Not Supported.
 //! - Encoding Option No Encoding only: the HSM wraps the raw key value (`CKA_VALUE`, or PKCS#8
-//!   for a private key). TTLV Encoding — which KMIP means when the option is absent — wraps the
-//!   TTLV-encoded Key Value, which would have to be built outside the HSM from the plaintext:
-//!   Encoding Option Error, as for Attribute Names (attributes wrapped with the key).
+//!   for a private key). TTLV Encoding — which KMIP means when the option is absent (1.4
+//!   §2.1.5–2.1.6) — wraps the TTLV-encoded Key Value, header and all, and `C_WrapKey` has no
+//!   way to put bytes in front of a key. The TTLV would have to be built outside the HSM from
+//!   the plaintext, or inside it as a key derived by `CKM_CONCATENATE_DATA_AND_BASE` (which
+//!   SoftHSM 2.6.1 lacks, and which needs `CKA_DERIVE` on the wrapped key: a right its usage
+//!   mask seldom grants and that the derivation attacks on PKCS#11 feed on). So it is Encoding
+//!   Option Error ("cannot be provided in the desired Encoding Option", 1.4 §11.12), as for
+//!   Attribute Names (attributes wrapped with the key).
 //! - Wrapping keys: AES keys with Block Cipher Mode NIST Key Wrap (RFC 3394) or AES Key Wrap
 //!   Padding (RFC 5649); RSA public keys (wrap) and private keys (unwrap) with Padding Method
 //!   OAEP (MGF1 over the same hash; SoftHSM offers SHA-1 only) or PKCS#1 v1.5.

@@ -72,7 +72,6 @@ pub const LIFECYCLE_KNOWN_FAILING: &[(&str, &str)] = &[
     ("SKFF-M-10-21.xml", REFERENCE_ATTRIBUTES),
     ("SKFF-M-11-21.xml", REFERENCE_ATTRIBUTES),
     ("OMOS-O-1-14.xml", "broken test case: its second response claims protocol 1.3 to a 1.4 request"),
-    ("BL-M-13-21.xml", "DSA private keys: the HSM layer has no DSA"),
 ];
 
 /// [`LIFECYCLE_KNOWN_FAILING`] and a replay's own entries.
