@@ -209,8 +209,11 @@ fn locate_without_filters_over_10000_objects_is_bounded() {
     register_opaque_objects(&mut client, OBJECTS);
     eprintln!("registered {OBJECTS} opaque objects in {:?}", started.elapsed());
 
-    // Maximum Items bounds the answer; Located Items still counts every match.
+    // Maximum Items bounds the answer; with Offset Items, Located Items counts every match.
     let item = locate_all(&mut client, vec![Ttlv::integer(Tag::MAXIMUM_ITEMS, 100)], Vec::new());
+    assert_eq!(located(&item).unique_identifiers.len(), 100);
+    let first_page = vec![Ttlv::integer(Tag::MAXIMUM_ITEMS, 100), Ttlv::integer(Tag::OFFSET_ITEMS, 0)];
+    let item = locate_all(&mut client, first_page, Vec::new());
     let page = located(&item);
     assert_eq!(page.unique_identifiers.len(), 100);
     assert_eq!(page.located_items, Some(OBJECTS as i32));

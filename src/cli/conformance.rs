@@ -128,6 +128,9 @@ fn replay_all(corpus: &Path, cases: &[PathBuf], state: &Path) -> Result<Vec<Case
             None => sessions.push((session, vec![path])),
         }
     }
+    for (_, paths) in &mut sessions {
+        paths.sort_by_key(|p| runner::session_rank(p));
+    }
     for (n, (_, paths)) in sessions.iter().enumerate() {
         let mut config = SledStoreConfig::new(state.join(format!("store-{n}")));
         config.temporary = true;

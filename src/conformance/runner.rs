@@ -105,11 +105,20 @@ fn natural_key(text: &str) -> Vec<(String, u64)> {
 }
 
 /// Cases that share one server: a profile's cases of one version in one folder run in order against the same
-/// store, as some locate what an earlier one made (SASED-M-3, TL-M-3); each TC- note runs alone.
+/// store, as some locate what an earlier one made (SASED-M-3, TL-M-3); each TC- note runs alone, unless its
+/// family has a `-SETUP-` note beside it (TC-OTP-SETUP-1-13 registers what TC-OTP-1-13 locates): the family then
+/// shares a store, in [`session_rank`] order.
 pub fn session_of(path: &Path) -> String {
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     match profile_of(&stem).as_str() {
-        "TC" => path.display().to_string(),
+        "TC" => match tc_family_with_setup(path, &stem) {
+            Some(family) => format!(
+                "{}/{family}@{}",
+                path.parent().map(|p| p.display().to_string()).unwrap_or_default(),
+                version_of(&stem).unwrap_or_default()
+            ),
+            None => path.display().to_string(),
+        },
         // One folder may hold several versions of a profile (kmip-1.0-1.2): each is its own run.
         profile => format!(
             "{}/{profile}@{}",
@@ -117,6 +126,37 @@ pub fn session_of(path: &Path) -> String {
             version_of(&stem).unwrap_or_default()
         ),
     }
+}
+
+/// Where a case runs within its session: a family's `-SETUP-` notes first, its `-CLEANUP-` notes last.
+pub fn session_rank(path: &Path) -> u8 {
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    if stem.contains("-SETUP-") {
+        0
+    } else if stem.contains("-CLEANUP-") {
+        2
+    } else {
+        1
+    }
+}
+
+/// `TC-OTP` for `TC-OTP-3-13`, `TC-OTP-SETUP-1-13` or `TC-OTP-CLEANUP-1-13`, when a `TC-OTP-SETUP-…` file of the
+/// same version sits in the same folder.
+fn tc_family_with_setup(path: &Path, stem: &str) -> Option<String> {
+    let mut parts: Vec<&str> = stem.split('-').collect();
+    let version = parts.pop()?;
+    parts.pop().filter(|n| n.chars().all(|c| c.is_ascii_digit()))?;
+    if matches!(parts.last(), Some(&"SETUP") | Some(&"CLEANUP")) {
+        parts.pop();
+    }
+    let family = parts.join("-");
+    let setup_prefix = format!("{family}-SETUP-");
+    let version_suffix = format!("-{version}.xml");
+    let has_setup = std::fs::read_dir(path.parent()?).ok()?.filter_map(Result::ok).any(|e| {
+        let name = e.file_name().to_string_lossy().into_owned();
+        name.starts_with(&setup_prefix) && name.ends_with(&version_suffix)
+    });
+    has_setup.then_some(family)
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -347,5 +387,25 @@ mod tests {
         let over: Claims = [("BL".to_owned(), "1.4".to_owned()), ("TL".to_owned(), "1.4".to_owned())].into();
         assert_eq!(claim_errors(&results, &over).len(), 1);
         assert_eq!(claim_errors(&results, &Claims::new()).len(), 1);
+    }
+
+    #[test]
+    fn a_tc_family_with_a_setup_note_shares_a_session_setup_first() {
+        let dir = std::env::temp_dir().join(format!("kmipd-runner-family-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let names = ["TC-OTP-1-13", "TC-OTP-CLEANUP-1-13", "TC-OTP-SETUP-1-13", "TC-OFFSET-1-13", "TC-OTP-1-14"];
+        let paths: Vec<PathBuf> = names.iter().map(|n| dir.join(format!("{n}.xml"))).collect();
+        for path in &paths {
+            std::fs::write(path, "<KMIP/>").unwrap();
+        }
+        let session = |i: usize| session_of(&paths[i]);
+        assert_eq!(session(0), session(1));
+        assert_eq!(session(0), session(2));
+        assert_ne!(session(0), session(3), "a family without a setup note runs each case alone");
+        assert_ne!(session(0), session(4), "the setup note is of another version");
+        let mut family = vec![paths[1].clone(), paths[0].clone(), paths[2].clone()];
+        family.sort_by_key(|p| session_rank(p));
+        assert_eq!(family, [paths[2].clone(), paths[0].clone(), paths[1].clone()]);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -45,8 +45,9 @@ pub(super) fn run(cx: &OpContext<'_>, request: &LocateRequest) -> Result<Outcome
     }
     query.offset = non_negative(request.offset_items, "Offset Items")?.unwrap_or(0);
     query.maximum = non_negative(request.maximum_items, "Maximum Items")?;
-    // Located Items (1.3+) is reported when the client pages, which is when it needs it.
-    let report_total = query.maximum.is_some() && tag_in_version(Tag::LOCATED_ITEMS, cx.version());
+    // Located Items (1.3+) is reported when the client asks for a page past the first (Offset Items), as the
+    // OASIS reference answers do (TC-OFFSET-*: Maximum Items alone gets no count).
+    let report_total = request.offset_items.is_some() && tag_in_version(Tag::LOCATED_ITEMS, cx.version());
     query.count_total = report_total;
     let found = match &uid_filter {
         Some(uid) => svc.store.locate_refined(&query, Some(&|r: &crate::store::ObjectRecord| r.uid == *uid))?,
