@@ -45,6 +45,9 @@ const PSS_SIGNATURE_LITERAL: &str = "expects the reference server's own RSA-PSS 
 const OFFSET_ORDER_1_3: &str = "its Locate answers disagree on order: all five keys newest first (step 1), then the \
      oldest for Maximum Items 1 (step 2); the 1.4 and 2.0 versions of the case expect the newest there";
 
+const NAMELESS_ATTRIBUTE: &str = "its Register sends a Template-Attribute Attribute without Attribute Name (the \
+     Cryptographic Parameters' name is missing); kmipd answers Invalid Message, as a required field is absent";
+
 /// A curated entry.
 const fn known(stem: &'static str, class: Class, why: &'static str, symptom: &'static str) -> Known {
     Known { stem, class, why, symptom }
@@ -56,6 +59,8 @@ pub const KNOWN: &[Known] = &[
     known("AKLC-O-*", Class::HsmLacksMechanism, DIGEST_OF_PRIVATE_KEY, "Digest"),
     // Step 1 reads the RNG attribute (1.4, 2.x); step 8's Get Attribute List lists Lease Time (and, in 1.4, the RNG):
     // checked to be the only difference in every version.
+    known("CS-AC-M-3-12", Class::BrokenTestCase, NAMELESS_ATTRIBUTE, "InvalidMessage"),
+    known("CS-AC-M-8-12", Class::BrokenTestCase, NAMELESS_ATTRIBUTE, "InvalidMessage"),
     known("TC-OFFSET-1-13", Class::BrokenTestCase, OFFSET_ORDER_1_3, "step 2:"),
     known("TC-OFFSET-2-13", Class::BrokenTestCase, OFFSET_ORDER_1_3, "step 2:"),
     known("SKFF-M-9-*", Class::BrokenTestCase, REFERENCE_ATTRIBUTES, "step 8:"),
@@ -72,6 +77,12 @@ pub const KNOWN: &[Known] = &[
     known("CS-AC-M-1-13", Class::BrokenTestCase, PSS_SIGNATURE_LITERAL, "SignatureData"),
     known("OMOS-O-1-14", Class::BrokenTestCase, "its second response claims protocol 1.3 to a 1.4 request", "ProtocolVersionMinor"),
     known("CS-AC-M-OAEP-*", Class::HsmLacksMechanism, OAEP_SHA2, ""),
+    known("CS-AC-M-4-12", Class::HsmLacksMechanism, HMAC_ON_AES, "CryptographicFailure"),
+    known("CS-AC-M-4-13", Class::HsmLacksMechanism, HMAC_ON_AES, "CryptographicFailure"),
+    known("CS-AC-M-5-12", Class::HsmLacksMechanism, HMAC_ON_AES, "CryptographicFailure"),
+    known("CS-AC-M-5-13", Class::HsmLacksMechanism, HMAC_ON_AES, "CryptographicFailure"),
+    known("CS-AC-M-6-12", Class::HsmLacksMechanism, HMAC_ON_AES, "CryptographicFailure"),
+    known("CS-AC-M-6-13", Class::HsmLacksMechanism, HMAC_ON_AES, "CryptographicFailure"),
     known("CS-AC-M-4-14", Class::HsmLacksMechanism, HMAC_ON_AES, ""),
     known("CS-AC-M-5-14", Class::HsmLacksMechanism, HMAC_ON_AES, ""),
     known("CS-AC-M-6-14", Class::HsmLacksMechanism, HMAC_ON_AES, ""),
