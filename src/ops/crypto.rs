@@ -93,15 +93,15 @@ pub(super) fn usable_key(cx: &OpContext<'_>, svc: &Services<'_>, uid: &str, u: &
     }
     match (m.state(), u.purpose) {
         (Some(State::Active), _) | (Some(State::Deactivated | State::Compromised), Purpose::Process) => {}
-        (state, _) => return Err(OpError::WrongState(format!("{:?} with a key that is {state:?}", u.operation))),
+        (state, _) => return Err(OpError::KeyNotInUsePeriod(format!("{:?} with a key that is {state:?}", u.operation))),
     }
     let passed = |tag| m.attributes.date(tag).is_some_and(|d| d <= now.0);
     let future = |tag| m.attributes.date(tag).is_some_and(|d| d > now.0);
     if u.purpose == Purpose::Protect && passed(Tag::PROTECT_STOP_DATE) {
-        return Err(OpError::WrongState(format!("{:?} after the key's Protect Stop Date", u.operation)));
+        return Err(OpError::KeyNotInUsePeriod(format!("{:?} after the key's Protect Stop Date", u.operation)));
     }
     if u.purpose == Purpose::Process && future(Tag::PROCESS_START_DATE) {
-        return Err(OpError::WrongState(format!("{:?} before the key's Process Start Date", u.operation)));
+        return Err(OpError::KeyNotInUsePeriod(format!("{:?} before the key's Process Start Date", u.operation)));
     }
     if let Some(mask) = m.attributes.usage_mask() {
         if mask & object::usage_bits(&[u.bit]) == 0 {

@@ -28,6 +28,7 @@
 //! | `IllegalOperation` (an operation a Template can't be the subject of) | Invalid Object Type | Illegal Operation |
 //! | `PermissionDenied`           | Permission Denied             | Permission Denied       |
 //! | `WrongState`                 | Wrong Key Lifecycle State     | Permission Denied       |
+//! | `KeyNotInUsePeriod` (a key's state or dates forbid a cryptographic use) | Wrong Key Lifecycle State (2.1); Permission Denied at 2.0, as the OASIS 2.0 CS-BC-M-14 and CS-AC-M-8 answers | Permission Denied |
 //! | `ObjectDestroyed`            | Object Destroyed              | Permission Denied       |
 //! | `ObjectArchived`             | Object Archived               | Object Archived         |
 //! | `AttributeReadOnly`          | Attribute Read Only           | Permission Denied       |
@@ -143,6 +144,9 @@ pub enum OpError {
     /// The object's State forbids the operation (e.g. Destroy of an Active key).
     #[error("wrong key lifecycle state: {0}")]
     WrongState(String),
+    /// A key's State or its Process Start / Protect Stop Date forbid the cryptographic operation asked for.
+    #[error("wrong key lifecycle state: {0}")]
+    KeyNotInUsePeriod(String),
     /// The object was destroyed; only its metadata remains.
     #[error("object {0:?} is destroyed")]
     ObjectDestroyed(String),
@@ -239,7 +243,7 @@ impl OpError {
             OpError::TemplateNotFound(_) => ResultReason::ItemNotFound,
             OpError::IllegalOperation(_) => ResultReason::InvalidObjectType,
             OpError::PermissionDenied(_) => ResultReason::PermissionDenied,
-            OpError::WrongState(_) => ResultReason::WrongKeyLifecycleState,
+            OpError::WrongState(_) | OpError::KeyNotInUsePeriod(_) => ResultReason::WrongKeyLifecycleState,
             OpError::ObjectDestroyed(_) => ResultReason::ObjectDestroyed,
             OpError::ObjectArchived(_) => ResultReason::ObjectArchived,
             OpError::AttributeReadOnly(_) => ResultReason::AttributeReadOnly,
@@ -276,11 +280,13 @@ impl OpError {
 
     /// The Result Reason sent to a client speaking `version`: [`OpError::reason`] as the
     /// version can express it, except that 1.x answers an unfit key and a refused Check with
-    /// Permission Denied (1.4 §11.11, §11.30–11.35) and an operation that does not apply with Illegal Operation.
+    /// Permission Denied (1.4 §11.11, §11.30–11.35) and an operation that does not apply with Illegal Operation,
+    /// and up to 2.0 a key used outside its lifecycle gets Permission Denied too.
     pub fn reason_in(&self, version: Version) -> ResultReason {
         match self {
             OpError::NotUsableFor(..) | OpError::CheckFailed(..) if version.major < 2 => ResultReason::PermissionDenied,
             OpError::IllegalOperation(_) if version.major < 2 => ResultReason::IllegalOperation,
+            OpError::KeyNotInUsePeriod(_) if version < Version::new(2, 1) => ResultReason::PermissionDenied,
             _ => reason_in_version(self.reason(), version),
         }
     }
@@ -382,5 +388,15 @@ mod tests {
         });
         assert_eq!(e.reason(), ResultReason::UnknownEnumeration);
         assert_eq!(reason_in_version(e.reason(), V1_4), ResultReason::InvalidField);
+    }
+
+    #[test]
+    fn a_key_outside_its_use_period_is_permission_denied_up_to_2_0() {
+        let e = OpError::KeyNotInUsePeriod("Encrypt after the key's Protect Stop Date".into());
+        assert_eq!(e.reason_in(V1_4), ResultReason::PermissionDenied);
+        assert_eq!(e.reason_in(Version::new(2, 0)), ResultReason::PermissionDenied);
+        assert_eq!(e.reason_in(V2_1), ResultReason::WrongKeyLifecycleState);
+        let activate = OpError::WrongState("only a Pre-Active object can be activated".into());
+        assert_eq!(activate.reason_in(Version::new(2, 0)), ResultReason::WrongKeyLifecycleState);
     }
 }
