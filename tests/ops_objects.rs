@@ -1382,3 +1382,46 @@ fn dsa_private_keys_with_missing_or_misplaced_parts_are_refused_by_name() {
         assert!(item.result_message.unwrap().contains("does not fit a DSA key of 512 bits"));
     }
 }
+
+// ---- Quantum Safe (2.x) ----
+
+#[test]
+fn quantum_safe_is_refused_for_keys_that_are_not() {
+    for version in [(2, 0), (2, 1)] {
+        let c = Client::new(version);
+        let create = |bits: i32| {
+            let (template_attribute, attributes) = c.template(vec![
+                Attribute::CryptographicAlgorithm(CryptographicAlgorithm::AES),
+                Attribute::CryptographicLength(bits),
+                Attribute::CryptographicUsageMask(0x4 | 0x8),
+                Attribute::QuantumSafe(true),
+            ]);
+            let request =
+                CreateRequest { object_type: ObjectType::SymmetricKey, template_attribute, attributes, protection_storage_masks: None };
+            request.to_ttlv_item(Tag::REQUEST_PAYLOAD)
+        };
+        // Grover's algorithm halves a symmetric key: 128 bits is not enough, 256 is.
+        c.fails(Operation::Create, create(128), ResultReason::GeneralFailure, ResultReason::GeneralFailure);
+        assert!(matches!(c.ok(Operation::Create, create(256)), ResponsePayload::Create(_)));
+        // Public-key algorithms fall to Shor's algorithm whatever their size.
+        let (common_template_attribute, common_attributes) = c.template(vec![
+            Attribute::CryptographicAlgorithm(CryptographicAlgorithm::RSA),
+            Attribute::CryptographicLength(2048),
+            Attribute::QuantumSafe(true),
+        ]);
+        let pair = CreateKeyPairRequest {
+            common_template_attribute,
+            private_key_template_attribute: None,
+            public_key_template_attribute: None,
+            common_attributes,
+            private_key_attributes: None,
+            public_key_attributes: None,
+            common_protection_storage_masks: None,
+            private_protection_storage_masks: None,
+            public_protection_storage_masks: None,
+        };
+        let item = c.send(Operation::CreateKeyPair, pair.to_ttlv_item(Tag::REQUEST_PAYLOAD));
+        assert_eq!(item.result_reason, Some(ResultReason::GeneralFailure), "{item:?}");
+        assert!(item.result_message.unwrap_or_default().contains("NOT_SAFE"));
+    }
+}

@@ -33,6 +33,7 @@ pub(super) fn run(cx: &OpContext<'_>, request: &CreateRequest) -> Result<Outcome
             )))
         }
     };
+    object::check_quantum_safe(&attributes)?;
     let protection = object::key_protection(&mut attributes, cx.backend.policy());
     if request.object_type == ObjectType::SymmetricKey {
         // What a Get without Key Format Type answers with (a 2.x attribute).

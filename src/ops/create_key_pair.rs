@@ -36,6 +36,7 @@ pub(super) fn run(cx: &OpContext<'_>, request: &CreateKeyPairRequest) -> Result<
     for half in [&mut private, &mut public] {
         half.set(Attribute::CryptographicAlgorithm(algorithm));
         half.set(Attribute::CryptographicLength(length));
+        object::check_quantum_safe(half)?;
     }
     let protection = object::key_protection(&mut private, cx.backend.policy());
     let now = object::now();

@@ -49,6 +49,7 @@
 //! | `UnknownCorrelationValue`    | Invalid Correlation Value     | Item Not Found          |
 //! | `Wrapping`                   | the reason it carries (chosen per version by the operation) | same, as the version allows |
 //! | `Store`                      | General Failure               | General Failure         |
+//! | `NotQuantumSafe`             | General Failure (as the OASIS QS-M-2 answers) | General Failure |
 //! | `Hsm` (not supported)        | Feature Not Supported         | Feature Not Supported   |
 //! | `Hsm` (invalid input)        | Invalid Field                 | Invalid Field           |
 //! | `Hsm` (sensitive)            | Sensitive                     | as `Sensitive`          |
@@ -144,6 +145,9 @@ pub enum OpError {
     /// The object's State forbids the operation (e.g. Destroy of an Active key).
     #[error("wrong key lifecycle state: {0}")]
     WrongState(String),
+    /// Quantum Safe was asked of a key that is not (a public-key algorithm, or a symmetric key under 256 bits).
+    #[error("{0}")]
+    NotQuantumSafe(String),
     /// A key's State or its Process Start / Protect Stop Date forbid the cryptographic operation asked for.
     #[error("wrong key lifecycle state: {0}")]
     KeyNotInUsePeriod(String),
@@ -244,6 +248,7 @@ impl OpError {
             OpError::IllegalOperation(_) => ResultReason::InvalidObjectType,
             OpError::PermissionDenied(_) => ResultReason::PermissionDenied,
             OpError::WrongState(_) | OpError::KeyNotInUsePeriod(_) => ResultReason::WrongKeyLifecycleState,
+            OpError::NotQuantumSafe(_) => ResultReason::GeneralFailure,
             OpError::ObjectDestroyed(_) => ResultReason::ObjectDestroyed,
             OpError::ObjectArchived(_) => ResultReason::ObjectArchived,
             OpError::AttributeReadOnly(_) => ResultReason::AttributeReadOnly,

@@ -282,7 +282,7 @@ impl AttributeSet {
     pub fn flag(&self, tag: Tag) -> Option<bool> {
         match self.get(tag) {
             Some(Attribute::Sensitive(b) | Attribute::Extractable(b) | Attribute::Fresh(b)) => Some(*b),
-            Some(Attribute::AlwaysSensitive(b) | Attribute::NeverExtractable(b)) => Some(*b),
+            Some(Attribute::AlwaysSensitive(b) | Attribute::NeverExtractable(b) | Attribute::QuantumSafe(b)) => Some(*b),
             _ => None,
         }
     }
@@ -853,6 +853,39 @@ pub(super) fn algorithm_and_length(
         _ => None,
     };
     (algorithm, length)
+}
+
+/// Refuses a key asked to be Quantum Safe (2.1 §4.54) that is not: public-key algorithms fall to Shor's
+/// algorithm, and Grover's halves a symmetric key's strength, so only symmetric keys of 256 bits or more qualify.
+/// Meant for the final algorithm and length, defaults applied.
+pub(super) fn check_quantum_safe(attributes: &AttributeSet) -> Result<(), OpError> {
+    use crate::kmip::enums::CryptographicAlgorithm as A;
+    if attributes.flag(Tag::QUANTUM_SAFE) != Some(true) {
+        return Ok(());
+    }
+    let (algorithm, length) = algorithm_and_length(attributes);
+    // No algorithm: secret data, judged by its length alone.
+    let symmetric = matches!(
+        algorithm,
+        None | Some(
+            A::AES
+                | A::ChaCha20
+                | A::HMAC_SHA256
+                | A::HMAC_SHA384
+                | A::HMAC_SHA512
+                | A::HMAC_SHA3_256
+                | A::HMAC_SHA3_384
+                | A::HMAC_SHA3_512
+        )
+    );
+    match (symmetric, length) {
+        (true, Some(bits)) if bits >= 256 => Ok(()),
+        _ => Err(OpError::NotQuantumSafe(format!(
+            "NOT_SAFE: a {} {} key is not quantum safe (symmetric keys of 256 bits or more are)",
+            length.map_or_else(|| "?".to_owned(), |l| format!("{l}-bit")),
+            algorithm.map_or_else(|| "?".to_owned(), |a| format!("{a:?}"))
+        ))),
+    }
 }
 
 /// The state rules for a client changing `attribute` (KMIP 1.4 §3.24–3.27): Activation Date

@@ -37,6 +37,7 @@ const CLAIMED_PROFILES: &[(&str, &[&str])] = &[
     ("CS-BC", &["1.4"]),
     ("CS-RNG", &["1.2", "1.3", "1.4", "2.0", "2.1"]),
     ("OMOS", &["1.0", "1.1", "1.2", "1.3", "1.4", "2.0", "2.1"]),
+    ("QS", &["2.0", "2.1"]),
     ("SASED", &["1.0", "1.1", "1.2", "1.3", "1.4", "2.0", "2.1"]),
     ("SKFF", &["1.3", "1.4", "2.0", "2.1"]),
     ("SKLC", &["1.0", "1.1", "1.2", "1.3", "1.4", "2.1"]),
@@ -164,7 +165,7 @@ fn capabilities(version: Version) -> CapabilityInformation {
         destroy_action: None,
         shredding_algorithm: None,
         rng_mode: None,
-        quantum_safe_capability: known(Tag::QUANTUM_SAFE_CAPABILITY, false),
+        quantum_safe_capability: known(Tag::QUANTUM_SAFE_CAPABILITY, true),
     }
 }
 
