@@ -190,7 +190,8 @@ impl Client {
     }
 
     /// Creates a key pair with these common attributes; (private, public) UIDs.
-    fn create_key_pair(&self, common: Vec<Attribute>) -> (String, String) {
+    /// A Create Key Pair request with these common attributes only.
+    fn key_pair_request(&self, common: Vec<Attribute>) -> Ttlv {
         let (common_template_attribute, common_attributes) = self.template(common);
         let request = CreateKeyPairRequest {
             common_template_attribute,
@@ -203,7 +204,11 @@ impl Client {
             private_protection_storage_masks: None,
             public_protection_storage_masks: None,
         };
-        match self.ok(Operation::CreateKeyPair, request.to_ttlv_item(Tag::REQUEST_PAYLOAD)) {
+        request.to_ttlv_item(Tag::REQUEST_PAYLOAD)
+    }
+
+    fn create_key_pair(&self, common: Vec<Attribute>) -> (String, String) {
+        match self.ok(Operation::CreateKeyPair, self.key_pair_request(common)) {
             ResponsePayload::CreateKeyPair(r) => (text(&r.private_key_unique_identifier), text(&r.public_key_unique_identifier)),
             other => panic!("{other:?}"),
         }
@@ -1404,24 +1409,110 @@ fn quantum_safe_is_refused_for_keys_that_are_not() {
         c.fails(Operation::Create, create(128), ResultReason::GeneralFailure, ResultReason::GeneralFailure);
         assert!(matches!(c.ok(Operation::Create, create(256)), ResponsePayload::Create(_)));
         // Public-key algorithms fall to Shor's algorithm whatever their size.
-        let (common_template_attribute, common_attributes) = c.template(vec![
+        let pair = c.key_pair_request(vec![
             Attribute::CryptographicAlgorithm(CryptographicAlgorithm::RSA),
             Attribute::CryptographicLength(2048),
             Attribute::QuantumSafe(true),
         ]);
-        let pair = CreateKeyPairRequest {
-            common_template_attribute,
-            private_key_template_attribute: None,
-            public_key_template_attribute: None,
-            common_attributes,
-            private_key_attributes: None,
-            public_key_attributes: None,
-            common_protection_storage_masks: None,
-            private_protection_storage_masks: None,
-            public_protection_storage_masks: None,
-        };
-        let item = c.send(Operation::CreateKeyPair, pair.to_ttlv_item(Tag::REQUEST_PAYLOAD));
+        let item = c.send(Operation::CreateKeyPair, pair);
         assert_eq!(item.result_reason, Some(ResultReason::GeneralFailure), "{item:?}");
         assert!(item.result_message.unwrap_or_default().contains("NOT_SAFE"));
     }
+}
+
+/// The secp256k1 key pair of the OASIS case TC-ECC-1-14: its ECPrivateKey (RFC 5915, with the
+/// curve and the public point) and its SubjectPublicKeyInfo.
+const SECP256K1_SEC1: &str = "30740201010420db4d128c30ca309e62c4019758c00ba244dd64d9bf52a31078866b8a00c19c68a00706052b8104000aa14403420004dab5d3c253113db414abfc1c0ebf5a02559e656aa1c8b0aa8d870aa0324cda4899925ea1e6dbc259a6c7825cf46592ac7594cc40bd604b728d88b636f317d366";
+const SECP256K1_SPKI: &str = "3056301006072a8648ce3d020106052b8104000a03420004dab5d3c253113db414abfc1c0ebf5a02559e656aa1c8b0aa8d870aa0324cda4899925ea1e6dbc259a6c7825cf46592ac7594cc40bd604b728d88b636f317d366";
+/// DER of the secp256k1 OID (1.3.132.0.10), as SPKI and SEC1 name the curve.
+const SECP256K1_OID_DER: &str = "06052b8104000a";
+
+fn ec_block(format: KeyFormatType, der: &str, algorithm: CryptographicAlgorithm) -> KeyBlock {
+    KeyBlock {
+        key_format_type: format,
+        key_compression_type: None,
+        key_value: Some(KeyValue::Plain {
+            key_material: KeyMaterial::Bytes(SecretBytes::new(hex(der))),
+            attributes_v1: Vec::new(),
+            attributes: None,
+        }),
+        cryptographic_algorithm: Some(algorithm),
+        cryptographic_length: Some(256),
+        key_wrapping_data: None,
+    }
+}
+
+fn public_key_block(payload: ResponsePayload) -> KeyBlock {
+    match payload {
+        ResponsePayload::Get(r) => match r.object {
+            ManagedObject::PublicKey(k) => k.key_block,
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    }
+}
+
+fn link(link_type: kmipd::kmip::enums::LinkType, uid: &str) -> Attribute {
+    Attribute::Link(kmipd::kmip::objects::Link {
+        link_type,
+        linked_object_identifier: UniqueIdentifier::Text(uid.into()),
+    })
+}
+
+#[test]
+fn secp256k1_key_pairs_register_and_come_back_as_registered() {
+    use kmipd::kmip::enums::{LinkType, RecommendedCurve};
+    use kmipd::kmip::objects::PublicKey;
+    // KMIP 1.0 has no generic EC algorithm: TC_ECC_1_10 registers the pair as ECDSA.
+    for (version, algorithm) in [((1, 0), CryptographicAlgorithm::ECDSA), ((2, 1), CryptographicAlgorithm::EC)] {
+        let c = Client::new(version);
+        let private_block = ec_block(KeyFormatType::ECPrivateKey, SECP256K1_SEC1, algorithm);
+        let private = c.register(ManagedObject::PrivateKey(PrivateKey { key_block: private_block }), vec![
+            Attribute::CryptographicUsageMask(SIGN),
+        ]);
+        let public_block = ec_block(KeyFormatType::X_509, SECP256K1_SPKI, algorithm);
+        let public = c.register(ManagedObject::PublicKey(PublicKey { key_block: public_block }), vec![
+            link(LinkType::PrivateKeyLink, &private),
+        ]);
+        let attributes = c.attributes(&private);
+        assert!(attributes.contains(&Attribute::CryptographicAlgorithm(algorithm)), "{attributes:?}");
+        assert!(attributes.contains(&Attribute::CryptographicLength(256)), "{attributes:?}");
+
+        // Without the link the HSM's private key has no public point to give back.
+        let alone = key_block(c.ok(Operation::Get, get_request(private.clone()).to_ttlv_item(Tag::REQUEST_PAYLOAD)));
+        assert_eq!((alone.key_format_type, alone.cryptographic_algorithm), (KeyFormatType::ECPrivateKey, Some(algorithm)));
+        assert!(plain_bytes(&alone).len() < hex(SECP256K1_SEC1).len(), "{version:?}");
+        // With it, the key comes back byte for byte as registered (TC-ECC-1-14).
+        c.ok(Operation::AddAttribute, c.add_attribute(&private, link(LinkType::PublicKeyLink, &public)));
+        let block = key_block(c.ok(Operation::Get, get_request(private.clone()).to_ttlv_item(Tag::REQUEST_PAYLOAD)));
+        assert_eq!(plain_bytes(&block), hex(SECP256K1_SEC1), "{version:?}");
+        let block = public_key_block(c.ok(Operation::Get, get_request(public).to_ttlv_item(Tag::REQUEST_PAYLOAD)));
+        assert_eq!(plain_bytes(&block), hex(SECP256K1_SPKI), "{version:?}");
+    }
+
+    // At 2.1 the Transparent form names the curve, and the HSM generates pairs on it.
+    let c = Client::new((2, 1));
+    let private_block = ec_block(KeyFormatType::ECPrivateKey, SECP256K1_SEC1, CryptographicAlgorithm::EC);
+    let private = c.register(ManagedObject::PrivateKey(PrivateKey { key_block: private_block }), Vec::new());
+    let block = key_block(c.ok(Operation::Get, get_as(&private, KeyFormatType::TransparentECPrivateKey)));
+    match block.key_value {
+        Some(KeyValue::Plain { key_material: KeyMaterial::TransparentEcPrivate(key), .. }) => {
+            assert_eq!(key.recommended_curve, RecommendedCurve::SECP256K1);
+        }
+        other => panic!("{other:?}"),
+    }
+    let (private, public) = c.create_key_pair(vec![
+        Attribute::CryptographicAlgorithm(CryptographicAlgorithm::EC),
+        Attribute::CryptographicDomainParameters(kmipd::kmip::objects::CryptographicDomainParameters {
+            qlength: None,
+            recommended_curve: Some(RecommendedCurve::SECP256K1),
+        }),
+        Attribute::CryptographicUsageMask(SIGN),
+    ]);
+    assert!(c.attributes(&private).contains(&Attribute::CryptographicLength(256)));
+    let spki = plain_bytes(&public_key_block(c.ok(Operation::Get, get_request(public).to_ttlv_item(Tag::REQUEST_PAYLOAD))));
+    assert!(spki.windows(7).any(|w| w == hex(SECP256K1_OID_DER)), "{spki:02x?}");
+    // The generated private key links its public key, so its SEC1 carries the same point.
+    let sec1 = plain_bytes(&key_block(c.ok(Operation::Get, get_as(&private, KeyFormatType::ECPrivateKey))));
+    assert!(sec1.ends_with(&spki[spki.len() - 65..]), "{sec1:02x?}");
 }

@@ -150,7 +150,7 @@ pub(super) fn der_octet_string(bytes: &[u8]) -> Vec<u8> {
 /// The point inside `CKA_EC_POINT`: modules return a DER OCTET STRING (some the bare point).
 pub(super) fn ec_point_from_attribute(curve: Curve, value: Vec<u8>) -> HsmResult<Vec<u8>> {
     let raw_len = match curve {
-        Curve::P256 => 65,
+        Curve::P256 | Curve::Secp256k1 => 65,
         Curve::P384 => 97,
         Curve::P521 => 133,
         Curve::Ed25519 => 32,
@@ -170,7 +170,7 @@ pub(super) fn ec_point_from_attribute(curve: Curve, value: Vec<u8>) -> HsmResult
 }
 
 pub(super) fn curve_from_params(params: &[u8]) -> Option<Curve> {
-    [Curve::P256, Curve::P384, Curve::P521, Curve::Ed25519].into_iter().find(|c| c.der_oid() == params)
+    Curve::ALL.into_iter().find(|c| c.der_oid() == params)
 }
 
 /// Owned mechanism parameters for one cipher call (the mechanism borrows them).

@@ -106,17 +106,24 @@ pub enum Curve {
     P384,
     /// NIST P-521 (secp521r1).
     P521,
+    /// secp256k1 (SEC 2), a Koblitz curve: not NIST, but a KMIP Recommended Curve that PKCS#11
+    /// modules built on OpenSSL take as an ordinary `CKK_EC` key.
+    Secp256k1,
     /// Ed25519 (RFC 8032), an Edwards curve.
     Ed25519,
 }
 
 impl Curve {
+    /// Every curve kmipd knows.
+    pub const ALL: [Curve; 5] = [Curve::P256, Curve::P384, Curve::P521, Curve::Secp256k1, Curve::Ed25519];
+
     /// DER encoding of the curve's object identifier (the `CKA_EC_PARAMS` value).
     pub fn der_oid(self) -> &'static [u8] {
         match self {
             Curve::P256 => &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07],
             Curve::P384 => &[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22],
             Curve::P521 => &[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23],
+            Curve::Secp256k1 => &[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a],
             Curve::Ed25519 => &[0x06, 0x03, 0x2b, 0x65, 0x70],
         }
     }
@@ -124,7 +131,7 @@ impl Curve {
     /// Size of the field (and of a private scalar) in bits.
     pub fn bits(self) -> u32 {
         match self {
-            Curve::P256 | Curve::Ed25519 => 256,
+            Curve::P256 | Curve::Secp256k1 | Curve::Ed25519 => 256,
             Curve::P384 => 384,
             Curve::P521 => 521,
         }

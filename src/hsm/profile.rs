@@ -314,7 +314,7 @@ impl Capability {
         use Capability as C;
         let mut all = vec![C::AesKeyGen, C::GenericSecretKeyGen, C::Des3KeyGen, C::Des2KeyGen];
         all.extend([2048, 3072, 4096].map(C::RsaKeyGen));
-        all.extend([Curve::P256, Curve::P384, Curve::P521, Curve::Ed25519].map(C::EcKeyGen));
+        all.extend(Curve::ALL.map(C::EcKeyGen));
         all.extend([C::AesGcm, C::AesCbc, C::AesCbcPad, C::AesCtr, C::AesEcb]);
         all.extend(HashAlg::ALL.map(C::RsaOaep));
         all.push(C::RsaPkcs1Encrypt);
@@ -354,6 +354,7 @@ impl Capability {
             C::EcKeyGen(Curve::P256) => "ec-keygen-p256".into(),
             C::EcKeyGen(Curve::P384) => "ec-keygen-p384".into(),
             C::EcKeyGen(Curve::P521) => "ec-keygen-p521".into(),
+            C::EcKeyGen(Curve::Secp256k1) => "ec-keygen-secp256k1".into(),
             C::EcKeyGen(Curve::Ed25519) => "ed25519-keygen".into(),
             C::AesGcm => "aes-gcm".into(),
             C::AesCbc => "aes-cbc".into(),

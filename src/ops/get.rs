@@ -8,7 +8,8 @@
 
 use crate::kmip::attributes::Attribute;
 use crate::kmip::codec::{FromTtlv, Path};
-use crate::kmip::enums::{KeyFormatType, ObjectType, Operation, SecretDataType};
+use crate::hsm::PublicKeyMaterial;
+use crate::kmip::enums::{KeyFormatType, LinkType, ObjectType, Operation, SecretDataType};
 use crate::kmip::objects::{
     Certificate, KeyBlock, ManagedObject, OpaqueObject, PrivateKey, PublicKey, SecretData, SymmetricKey, Template,
     UniqueIdentifier,
@@ -72,7 +73,7 @@ pub(super) fn run(cx: &OpContext<'_>, request: &GetRequest) -> Result<Outcome, O
         ObjectType::PublicKey if m.attributes.flag(Tag::SENSITIVE) == Some(true) => return Err(OpError::Sensitive(uid)),
         ObjectType::PublicKey => ManagedObject::PublicKey(PublicKey { key_block: public_block(&svc, &m, format)? }),
         ObjectType::PrivateKey => {
-            ManagedObject::PrivateKey(PrivateKey { key_block: private_block(&svc, &m, format.or(registered))? })
+            ManagedObject::PrivateKey(PrivateKey { key_block: private_block(cx, &svc, &m, format.or(registered))? })
         }
         ObjectType::Certificate => {
             let der = stored(&m)?;
@@ -144,8 +145,15 @@ fn secret_block(svc: &Services<'_>, m: &Managed, format: KeyFormatType) -> Resul
 }
 
 /// A private key's block, read from the HSM when policy allows: in `format`, else PKCS#1 for
-/// RSA and PKCS#8 for EC and DSA keys.
-fn private_block(svc: &Services<'_>, m: &Managed, format: Option<KeyFormatType>) -> Result<KeyBlock, OpError> {
+/// RSA and PKCS#8 for EC and DSA keys. The block names the object's own Cryptographic Algorithm
+/// (ECDSA, say, where the material only says EC): that is what the client registered, and the
+/// generic EC is not even defined before KMIP 1.2.
+fn private_block(
+    cx: &OpContext<'_>,
+    svc: &Services<'_>,
+    m: &Managed,
+    format: Option<KeyFormatType>,
+) -> Result<KeyBlock, OpError> {
     let uid = m.uid();
     if m.attributes.flag(Tag::SENSITIVE) == Some(true) {
         return Err(OpError::Sensitive(uid.to_owned()));
@@ -158,7 +166,64 @@ fn private_block(svc: &Services<'_>, m: &Managed, format: Option<KeyFormatType>)
         crate::hsm::PrivateKeyMaterial::Rsa { .. } => KeyFormatType::PKCS_1,
         crate::hsm::PrivateKeyMaterial::Ec { .. } | crate::hsm::PrivateKeyMaterial::Dsa { .. } => KeyFormatType::PKCS_8,
     });
-    material::private_to_block(&private, format)
+    let public_point = match &private {
+        crate::hsm::PrivateKeyMaterial::Ec { curve, .. } => linked_public_point(cx, svc, m, *curve)?,
+        _ => None,
+    };
+    let mut block = material::private_to_block(&private, public_point.as_deref(), format)?;
+    if let (Some(algorithm), _) = object::algorithm_and_length(&m.attributes) {
+        block.cryptographic_algorithm = Some(algorithm);
+    }
+    Ok(block)
+}
+
+/// The point of the EC public key `m` links to (Public Key Link), on `curve`. An HSM's private
+/// key object does not hold its public point, yet RFC 5915 encodes it beside the private value
+/// and clients expect it back as they registered it (TC-ECC-1-14). None when there is no such
+/// link, or it leads to nothing the caller may Get, or to a key on another curve: the field is
+/// optional.
+fn linked_public_point(
+    cx: &OpContext<'_>,
+    svc: &Services<'_>,
+    m: &Managed,
+    curve: crate::hsm::Curve,
+) -> Result<Option<Vec<u8>>, OpError> {
+    let Some(uid) = m.attributes.iter().find_map(|a| match a {
+        Attribute::Link(l) if l.link_type == LinkType::PublicKeyLink => match &l.linked_object_identifier {
+            UniqueIdentifier::Text(uid) => Some(uid.clone()),
+            _ => None,
+        },
+        _ => None,
+    }) else {
+        return Ok(None);
+    };
+    let linked = match object::load(cx, svc.store, &uid, Operation::Get) {
+        Ok(linked) => linked,
+        Err(OpError::ObjectNotFound(_) | OpError::PermissionDenied(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    // Loading noted the public key for the audit event; this Get is still of the private key.
+    cx.note_object(&m.record.keys);
+    let usable = linked.object_type() == Some(ObjectType::PublicKey)
+        && linked.record.lifecycle == Lifecycle::Committed
+        && !linked.record.archived
+        && linked.attributes.flag(Tag::SENSITIVE) != Some(true);
+    if !usable {
+        return Ok(None);
+    }
+    let public = if linked.record.material.is_none() {
+        svc.hsm.public_key(linked.uid().as_bytes())?
+    } else {
+        // A registered key kmipd does not read as a point (a DSA key, say) has none to give.
+        match material::public_from_block(&stored_block(&linked)?) {
+            Ok(public) => public.material,
+            Err(_) => return Ok(None),
+        }
+    };
+    Ok(match public {
+        PublicKeyMaterial::Ec { curve: c, point } if c == curve => Some(point),
+        _ => None,
+    })
 }
 
 /// A public key's block: as registered when no other format is asked, else converted; a
@@ -168,10 +233,7 @@ fn public_block(svc: &Services<'_>, m: &Managed, format: Option<KeyFormatType>) 
         let public = svc.hsm.public_key(m.uid().as_bytes())?;
         return material::public_to_block(&public, format.unwrap_or(KeyFormatType::X_509));
     }
-    let item = binary::decode(stored(m)?, &DecodeLimits::default())
-        .map_err(|e| OpError::Internal(format!("stored key block unreadable: {e}")))?;
-    let block = KeyBlock::from_ttlv_item(&item, &Path::root(Tag::KEY_BLOCK))
-        .map_err(|e| OpError::Internal(format!("stored key block unreadable: {e}")))?;
+    let block = stored_block(m)?;
     match format {
         Some(f) if f != block.key_format_type => {
             let public = material::public_from_block(&block)?;
@@ -179,6 +241,14 @@ fn public_block(svc: &Services<'_>, m: &Managed, format: Option<KeyFormatType>) 
         }
         _ => Ok(block),
     }
+}
+
+/// The Key Block a registered public key is stored as.
+fn stored_block(m: &Managed) -> Result<KeyBlock, OpError> {
+    let item = binary::decode(stored(m)?, &DecodeLimits::default())
+        .map_err(|e| OpError::Internal(format!("stored key block unreadable: {e}")))?;
+    KeyBlock::from_ttlv_item(&item, &Path::root(Tag::KEY_BLOCK))
+        .map_err(|e| OpError::Internal(format!("stored key block unreadable: {e}")))
 }
 
 fn stored(m: &Managed) -> Result<&[u8], OpError> {

@@ -62,12 +62,11 @@ const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.1
 const ID_DSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10040.4.1");
 /// id-ecPublicKey (RFC 5480): the key algorithm of ECDSA-curve keys, the curve in its parameters.
 const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-/// Every curve kmipd knows.
-const CURVES: [Curve; 4] = [Curve::P256, Curve::P384, Curve::P521, Curve::Ed25519];
 // The named-curve OIDs; Ed25519's is also its key algorithm (RFC 8410).
 const P256_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 const P384_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 const P521_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
+const SECP256K1_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.10");
 const ED25519_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 
 /// Key material read from a Key Block, with the Cryptographic Algorithm and Length the new
@@ -277,6 +276,7 @@ pub fn curve_from_recommended(curve: RecommendedCurve) -> Option<Curve> {
         RecommendedCurve::P_256 => Some(Curve::P256),
         RecommendedCurve::P_384 => Some(Curve::P384),
         RecommendedCurve::P_521 => Some(Curve::P521),
+        RecommendedCurve::SECP256K1 => Some(Curve::Secp256k1),
         RecommendedCurve::CURVE25519 => Some(Curve::Ed25519),
         _ => None,
     }
@@ -288,6 +288,7 @@ pub fn recommended_curve(curve: Curve) -> RecommendedCurve {
         Curve::P256 => RecommendedCurve::P_256,
         Curve::P384 => RecommendedCurve::P_384,
         Curve::P521 => RecommendedCurve::P_521,
+        Curve::Secp256k1 => RecommendedCurve::SECP256K1,
         Curve::Ed25519 => RecommendedCurve::CURVE25519,
     }
 }
@@ -398,22 +399,29 @@ pub fn public_to_block(material: &PublicKeyMaterial, format: KeyFormatType) -> R
                 q_string: point.clone(),
             }))
         }
-        (F::Raw, PublicKeyMaterial::Ec { point, .. }) => public_bytes(point.clone()),
+        // A Raw point names no curve, and a 65-byte one reads back as P-256 (`curve_of_point`):
+        // a secp256k1 key given as Raw would come back as another key.
+        (F::Raw, PublicKeyMaterial::Ec { curve, point }) if *curve != Curve::Secp256k1 => public_bytes(point.clone()),
         _ => return Err(cannot_give(family, format)),
     };
     Ok(asymmetric_block(format, key_material, family, bits))
 }
 
 /// A Key Block carrying a private key in `format`, for Get of an extractable private key.
-/// EC keys are written without their public point, which the material does not hold.
-pub fn private_to_block(material: &PrivateKeyMaterial, format: KeyFormatType) -> Result<KeyBlock, OpError> {
+/// The material holds no EC public point: an EC key's RFC 5915 encoding (alone or inside
+/// PKCS#8) carries `public_point` when the caller found one, and goes without it otherwise.
+pub fn private_to_block(
+    material: &PrivateKeyMaterial,
+    public_point: Option<&[u8]>,
+    format: KeyFormatType,
+) -> Result<KeyBlock, OpError> {
     let (family, bits) = Family::of_private(material);
     let key_material = match (format, material) {
         (F::PKCS_1, PrivateKeyMaterial::Rsa { .. }) => secret_bytes(rsa_private_der(material)?),
-        (F::PKCS_8, _) => secret_bytes(pkcs8_der(material)?),
+        (F::PKCS_8, _) => secret_bytes(pkcs8_der(material, public_point)?),
         (F::ECPrivateKey, PrivateKeyMaterial::Ec { curve, value }) if *curve != Curve::Ed25519 => {
             let value = private_value(*curve, value)?;
-            secret_bytes(sec1_der(&value, Some(*curve))?)
+            secret_bytes(sec1_der(&value, Some(*curve), public_point)?)
         }
         (F::TransparentRSAPrivateKey, PrivateKeyMaterial::Rsa { .. }) => {
             let [n, e, d, p, q, dp, dq, qinv] = rsa_parts(material).ok_or_else(|| cannot_give(family, format))?;
@@ -870,7 +878,7 @@ fn rsa_private_der(material: &PrivateKeyMaterial) -> Result<SecretBytes, OpError
 
 /// PKCS#8 wraps the algorithm's own private key encoding, itself secret, so both layers are
 /// encoded into wiped buffers.
-fn pkcs8_der(material: &PrivateKeyMaterial) -> Result<SecretBytes, OpError> {
+fn pkcs8_der(material: &PrivateKeyMaterial, public_point: Option<&[u8]>) -> Result<SecretBytes, OpError> {
     let (family, _) = Family::of_private(material);
     // A DSA key's domain parameters, which its AlgorithmIdentifier borrows.
     let dss_parms;
@@ -884,7 +892,7 @@ fn pkcs8_der(material: &PrivateKeyMaterial) -> Result<SecretBytes, OpError> {
             encode_secret(&octets, "Ed25519 CurvePrivateKey")?
         }
         // The curve is in the AlgorithmIdentifier; RFC 5915 lets the inner key leave it out.
-        PrivateKeyMaterial::Ec { curve, value } => sec1_der(&private_value(*curve, value)?, None)?,
+        PrivateKeyMaterial::Ec { curve, value } => sec1_der(&private_value(*curve, value)?, None, public_point)?,
         // RFC 3279: p, q and g in the AlgorithmIdentifier, x as an INTEGER.
         PrivateKeyMaterial::Dsa { prime, subprime, base, value } => {
             const WHAT: &str = "DSA private key";
@@ -896,11 +904,11 @@ fn pkcs8_der(material: &PrivateKeyMaterial) -> Result<SecretBytes, OpError> {
     encode_secret(&PrivateKeyInfo::new(algorithm, &inner), "PKCS#8 PrivateKeyInfo")
 }
 
-fn sec1_der(value: &[u8], curve: Option<Curve>) -> Result<SecretBytes, OpError> {
+fn sec1_der(value: &[u8], curve: Option<Curve>, public_point: Option<&[u8]>) -> Result<SecretBytes, OpError> {
     let key = EcPrivateKey {
         private_key: value,
         parameters: curve.map(|c| EcParameters::NamedCurve(*curve_oid(c))),
-        public_key: None,
+        public_key: public_point,
     };
     encode_secret(&key, "SEC1 ECPrivateKey")
 }
@@ -1097,12 +1105,13 @@ fn compressed_point() -> OpError {
     OpError::FeatureNotSupported("compressed EC points".into())
 }
 
-/// The NIST curve whose uncompressed points have this length.
+/// The NIST curve whose uncompressed points have this length. Only NIST curves: a 65-byte point
+/// could as well be secp256k1's, and P-256 is what an unnamed 256-bit point is taken to be.
 fn curve_of_point(point: &[u8]) -> Option<Curve> {
     if point.first() != Some(&0x04) {
         return None;
     }
-    CURVES.into_iter().find(|&c| c != Curve::Ed25519 && point.len() == 1 + 2 * field_bytes(c))
+    [Curve::P256, Curve::P384, Curve::P521].into_iter().find(|&c| point.len() == 1 + 2 * field_bytes(c))
 }
 
 fn supported_curve(curve: RecommendedCurve) -> Result<Curve, OpError> {
@@ -1115,14 +1124,15 @@ fn curve_oid(curve: Curve) -> &'static ObjectIdentifier {
         Curve::P256 => &P256_OID,
         Curve::P384 => &P384_OID,
         Curve::P521 => &P521_OID,
+        Curve::Secp256k1 => &SECP256K1_OID,
         Curve::Ed25519 => &ED25519_OID,
     }
 }
 
-/// The curve of an id-ecPublicKey key or an ECPrivateKey: a NIST curve (Ed25519 keys have an
-/// algorithm of their own and never come this way).
+/// The curve of an id-ecPublicKey key or an ECPrivateKey: a NIST curve or secp256k1 (Ed25519
+/// keys have an algorithm of their own and never come this way).
 fn ecdsa_curve(oid: ObjectIdentifier) -> Result<Curve, OpError> {
-    match CURVES.into_iter().find(|&c| *curve_oid(c) == oid) {
+    match Curve::ALL.into_iter().find(|&c| *curve_oid(c) == oid) {
         Some(curve) if curve != Curve::Ed25519 => Ok(curve),
         _ => Err(invalid(format!("elliptic curve {oid} is not supported"))),
     }
@@ -1133,6 +1143,7 @@ fn curve_name(curve: Curve) -> &'static str {
         Curve::P256 => "P-256",
         Curve::P384 => "P-384",
         Curve::P521 => "P-521",
+        Curve::Secp256k1 => "secp256k1",
         Curve::Ed25519 => "Ed25519",
     }
 }
@@ -1370,14 +1381,14 @@ mod tests {
     #[test]
     fn rsa_keys_are_written_as_the_oasis_test_cases_write_them() {
         let material = private(F::PKCS_1, RSA1024_PKCS1).material;
-        let pkcs1 = private_to_block(&material, F::PKCS_1).unwrap();
+        let pkcs1 = private_to_block(&material, None, F::PKCS_1).unwrap();
         assert_eq!(block_bytes(&pkcs1), hex(RSA1024_PKCS1));
         assert_eq!(
             (pkcs1.cryptographic_algorithm, pkcs1.cryptographic_length),
             (Some(CryptographicAlgorithm::RSA), Some(1024))
         );
-        assert_eq!(block_bytes(&private_to_block(&material, F::PKCS_8).unwrap()), hex(RSA1024_PKCS8));
-        let transparent = private_to_block(&material, F::TransparentRSAPrivateKey).unwrap();
+        assert_eq!(block_bytes(&private_to_block(&material, None, F::PKCS_8).unwrap()), hex(RSA1024_PKCS8));
+        let transparent = private_to_block(&material, None, F::TransparentRSAPrivateKey).unwrap();
         assert_eq!(
             key_material(&transparent),
             &KeyMaterial::TransparentRsaPrivate(Box::new(transparent_rsa_fixture()))
@@ -1387,7 +1398,7 @@ mod tests {
 
         let big = private(F::PKCS_1, RSA2048_PKCS1);
         assert_eq!(big.length, 2048);
-        assert_eq!(block_bytes(&private_to_block(&big.material, F::PKCS_1).unwrap()), hex(RSA2048_PKCS1));
+        assert_eq!(block_bytes(&private_to_block(&big.material, None, F::PKCS_1).unwrap()), hex(RSA2048_PKCS1));
     }
 
     #[test]
@@ -1434,8 +1445,6 @@ mod tests {
 
     #[test]
     fn oasis_keys_kmipd_cannot_take_say_why() {
-        // TC-ECC-1-14 registers a secp256k1 key; kmipd's HSM layer has no such curve.
-        assert_invalid(private_from_block(&bytes_block(F::ECPrivateKey, &hex(SECP256K1_SEC1))), "1.3.132.0.10");
         // TC-ECC-2-14 registers an encrypted PKCS#8 key, then reads it back as a bare SEC1 key
         // labelled PKCS#8: the first is refused as a feature, the second read as what it is.
         assert_unsupported(private_from_block(&bytes_block(F::PKCS_8, &hex(ENCRYPTED_PKCS8))), "encrypted PKCS#8");
@@ -1451,6 +1460,7 @@ mod tests {
         let cases = [
             (Curve::P384, F::PKCS_8, P384_PKCS8, P384_SPKI, CryptographicAlgorithm::EC, 384),
             (Curve::P521, F::ECPrivateKey, P521_SEC1, P521_SPKI, CryptographicAlgorithm::EC, 521),
+            (Curve::Secp256k1, F::ECPrivateKey, SECP256K1_SEC1, SECP256K1_SPKI, CryptographicAlgorithm::EC, 256),
             (Curve::Ed25519, F::PKCS_8, ED25519_PKCS8, ED25519_SPKI, CryptographicAlgorithm::Ed25519, 256),
         ];
         for (curve, format, private_der, spki, algorithm, bits) in cases {
@@ -1464,11 +1474,33 @@ mod tests {
         }
         // OpenSSL writes Ed25519 PKCS#8 without the optional public key, as kmipd does.
         let ed = private(F::PKCS_8, ED25519_PKCS8);
-        assert_eq!(block_bytes(&private_to_block(&ed.material, F::PKCS_8).unwrap()), hex(ED25519_PKCS8));
+        assert_eq!(block_bytes(&private_to_block(&ed.material, None, F::PKCS_8).unwrap()), hex(ED25519_PKCS8));
+    }
+
+    #[test]
+    fn a_secp256k1_key_with_its_public_point_writes_back_as_registered() {
+        let key = private(F::ECPrivateKey, SECP256K1_SEC1);
+        let PublicKeyMaterial::Ec { curve: Curve::Secp256k1, point } = public(F::X_509, SECP256K1_SPKI).material else {
+            panic!()
+        };
+        let sec1 = private_to_block(&key.material, Some(&point), F::ECPrivateKey).unwrap();
+        assert_eq!(block_bytes(&sec1), hex(SECP256K1_SEC1));
+        // Inside PKCS#8 the curve is the AlgorithmIdentifier's; the point stays in the inner key.
+        let pkcs8 = private_to_block(&key.material, Some(&point), F::PKCS_8).unwrap();
+        let pkcs8 = block_bytes(&pkcs8);
+        let inner = PrivateKeyInfo::from_der(pkcs8).unwrap().private_key.to_vec();
+        assert_eq!(EcPrivateKey::from_der(&inner).unwrap().public_key, Some(&point[..]));
+        let back = private_from_block(&bytes_block(F::PKCS_8, pkcs8)).unwrap();
+        assert_eq!(private_parts(&back.material), private_parts(&key.material));
+        let transparent = private_to_block(&key.material, None, F::TransparentECPrivateKey).unwrap();
+        let Some(KeyValue::Plain { key_material: KeyMaterial::TransparentEcPrivate(t), .. }) = transparent.key_value else {
+            panic!()
+        };
+        assert_eq!(t.recommended_curve, RecommendedCurve::SECP256K1);
     }
 
     fn public_samples() -> Vec<PublicKeyMaterial> {
-        [RSA1024_SPKI, P256_SEC1_SPKI, P384_SPKI, P521_SPKI, ED25519_SPKI]
+        [RSA1024_SPKI, P256_SEC1_SPKI, P384_SPKI, P521_SPKI, SECP256K1_SPKI, ED25519_SPKI]
             .into_iter()
             .map(|spki| public(F::X_509, spki).material)
             .chain([public(F::PKCS_1, RSA2048_PKCS1_PUBLIC).material])
@@ -1482,6 +1514,7 @@ mod tests {
             (F::ECPrivateKey, P256_SEC1),
             (F::PKCS_8, P384_PKCS8),
             (F::ECPrivateKey, P521_SEC1),
+            (F::ECPrivateKey, SECP256K1_SEC1),
             (F::PKCS_8, ED25519_PKCS8),
             (F::PKCS_8, DSA1024_PKCS8),
         ]
@@ -1545,6 +1578,7 @@ mod tests {
             Family::of_public,
             |family, format| match family {
                 Family::Rsa => matches!(format, F::X_509 | F::PKCS_1 | F::TransparentRSAPublicKey),
+                Family::Ec(Curve::Secp256k1) => format == F::X_509 || transparent_ec_public(format),
                 Family::Ec(_) => matches!(format, F::X_509 | F::Raw) || transparent_ec_public(format),
                 Family::Dsa => false,
             },
@@ -1565,7 +1599,7 @@ mod tests {
                 Family::Ec(_) => matches!(format, F::PKCS_8 | F::ECPrivateKey) || transparent_ec_private(format),
                 Family::Dsa => matches!(format, F::PKCS_8 | F::TransparentDSAPrivateKey),
             },
-            private_to_block,
+            |material, format| private_to_block(material, None, format),
             private_from_block,
             private_parts,
         );
@@ -1588,18 +1622,18 @@ mod tests {
         block.cryptographic_length = Some(512);
         let key = private_from_block(&block).unwrap();
         assert_eq!((key.algorithm, key.length), (CryptographicAlgorithm::DSA, 512));
-        let back = private_to_block(&key.material, F::TransparentDSAPrivateKey).unwrap();
+        let back = private_to_block(&key.material, None, F::TransparentDSAPrivateKey).unwrap();
         assert_eq!(back, block);
         // The same key as PKCS#8, byte for byte as OpenSSL writes it, and read back.
-        let pkcs8 = private_to_block(&key.material, F::PKCS_8).unwrap();
+        let pkcs8 = private_to_block(&key.material, None, F::PKCS_8).unwrap();
         assert_eq!(block_bytes(&pkcs8), hex(BL_M_13_DSA_PKCS8));
         assert_eq!(private_parts(&private(F::PKCS_8, BL_M_13_DSA_PKCS8).material), private_parts(&key.material));
         // A key OpenSSL generated.
         let openssl = private(F::PKCS_8, DSA1024_PKCS8);
         assert_eq!((openssl.algorithm, openssl.length), (CryptographicAlgorithm::DSA, 1024));
-        assert_eq!(block_bytes(&private_to_block(&openssl.material, F::PKCS_8).unwrap()), hex(DSA1024_PKCS8));
+        assert_eq!(block_bytes(&private_to_block(&openssl.material, None, F::PKCS_8).unwrap()), hex(DSA1024_PKCS8));
         for format in [F::PKCS_1, F::ECPrivateKey, F::TransparentRSAPrivateKey, F::TransparentECPrivateKey] {
-            let result = private_to_block(&key.material, format);
+            let result = private_to_block(&key.material, None, format);
             let refused = matches!(result, Err(OpError::KeyFormatTypeNotSupported(ref m)) if m.contains("a DSA key"));
             assert!(refused, "{format:?}: {result:?}");
         }
@@ -1719,9 +1753,9 @@ mod tests {
 
     #[test]
     fn transparent_ec_keys_need_a_curve_kmipd_has() {
-        let key = TransparentEcPublicKey { recommended_curve: RecommendedCurve::SECP256K1, q_string: vec![4; 65] };
+        let key = TransparentEcPublicKey { recommended_curve: RecommendedCurve::SECP192K1, q_string: vec![4; 49] };
         let block = plain_block(F::TransparentECPublicKey, KeyMaterial::TransparentEcPublic(Box::new(key)), None, None);
-        assert_invalid(public_from_block(&block), "SECP256K1");
+        assert_invalid(public_from_block(&block), "SECP192K1");
         // A Big Integer drops a private value's leading zeros; they are put back.
         let key = TransparentEcPrivateKey {
             recommended_curve: RecommendedCurve::P_256,
@@ -1815,13 +1849,13 @@ mod tests {
 
     #[test]
     fn curves_map_both_ways() {
-        for curve in CURVES {
+        for curve in Curve::ALL {
             assert_eq!(curve_from_recommended(recommended_curve(curve)), Some(curve));
             // The OIDs spelled out here are the ones the HSM layer uses for CKA_EC_PARAMS.
             assert_eq!(curve_oid(curve).to_der().unwrap(), curve.der_oid());
         }
         assert_eq!(curve_from_recommended(RecommendedCurve::P_192), None);
-        assert_eq!(curve_from_recommended(RecommendedCurve::SECP256K1), None);
+        assert_eq!(curve_from_recommended(RecommendedCurve::SECP192K1), None);
     }
 
     #[test]
@@ -2009,6 +2043,10 @@ mod tests {
         30740201010420db4d128c30ca309e62c4019758c00ba244dd64d9bf52a31078866b8a00c19c68a00706052b8104000a\
         a14403420004dab5d3c253113db414abfc1c0ebf5a02559e656aa1c8b0aa8d870aa0324cda4899925ea1e6dbc259a6c7\
         825cf46592ac7594cc40bd604b728d88b636f317d366";
+    /// kmip-1.4 TC-ECC-1-14.xml (X_509)
+    const SECP256K1_SPKI: &str = "\
+        3056301006072a8648ce3d020106052b8104000a03420004dab5d3c253113db414abfc1c0ebf5a02559e656aa1c8b0aa\
+        8d870aa0324cda4899925ea1e6dbc259a6c7825cf46592ac7594cc40bd604b728d88b636f317d366";
     /// kmip-1.4 TC-ECC-2-14.xml (PKCS_8)
     const ENCRYPTED_PKCS8: &str = "\
         3081a9301c060a2a864886f70d010c0103300e0408dc4dc656aa7bcc0402020800048188824b0a6786064a1d5686b852\
