@@ -33,10 +33,21 @@ impl Drop for ScratchDir {
     }
 }
 
+/// Opens the store in `dir`. A store of this process dropped moments ago may still hold the database lock (sled's
+/// background flusher lets go of it shortly after the drop; a restarted server is a new process and never sees
+/// this), so a held lock is waited for, for up to five seconds.
 pub fn open(dir: &Path) -> SledStore {
     let mut config = SledStoreConfig::new(dir.join("db"));
     config.cache_capacity_bytes = 32 * 1024 * 1024;
-    SledStore::open(&config).unwrap()
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match SledStore::open(&config) {
+            Err(e) if e.to_string().contains("could not acquire lock") && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other.unwrap(),
+        }
+    }
 }
 
 pub fn new_object(store: &dyn Store, owner: &str, keys: IndexKeys) -> NewObject {
