@@ -107,10 +107,7 @@ pub(super) fn generate_pair(
     svc.store.commit(&private_uid)?;
     svc.store.commit(&public_uid)?;
     let (undo_private, undo_public) = (object::uncreate(private_uid.clone()), object::uncreate(public_uid.clone()));
-    let undo: super::UndoAction = Box::new(move |backend| {
-        undo_public(backend)?;
-        undo_private(backend)
-    });
+    let undo = super::undo_in_order(vec![undo_public, undo_private]);
     Ok((private_uid, public_uid, undo))
 }
 

@@ -18,7 +18,7 @@ use crate::kmip::ResponsePayload;
 
 use super::crypto::{self, Purpose, Use};
 use super::object;
-use super::{OpContext, OpError, Outcome, UndoAction};
+use super::{OpContext, OpError, Outcome};
 
 /// Derivation needs the Derive Key bit and an Active base (deriving protects new material).
 const DERIVE: Use = Use {
@@ -71,10 +71,7 @@ pub(super) fn run(cx: &OpContext<'_>, request: &DeriveKeyRequest) -> Result<Outc
         m.attributes.push(object::link(LinkType::DerivedKeyLink, &uid));
         Ok(())
     })?;
-    let undo: UndoAction = Box::new(move |backend| {
-        undo_base(backend)?;
-        undo_new(backend)
-    });
+    let undo = super::undo_in_order(vec![undo_base, undo_new]);
     Ok(Outcome::reply(ResponsePayload::DeriveKey(Box::new(IdentifierWithTemplateResponse {
         unique_identifier: UniqueIdentifier::Text(uid),
         template_attribute: None,

@@ -230,6 +230,12 @@ pub enum CloseReason {
 /// Reverses the effect of a successful item when a later item of an Undo batch fails.
 pub type UndoAction = Box<dyn FnOnce(&dyn Backend) -> Result<(), OpError> + Send>;
 
+/// One undo action running `steps` in order, stopping at the first that fails (an operation
+/// that changed several things reverses the latest first).
+fn undo_in_order(steps: Vec<UndoAction>) -> UndoAction {
+    Box::new(move |backend| steps.into_iter().try_for_each(|step| step(backend)))
+}
+
 /// What a successful operation hands back to the batch processor.
 pub struct Outcome {
     /// The typed response payload.

@@ -30,10 +30,7 @@ pub(super) fn run(cx: &OpContext<'_>, request: &ReKeyRequest) -> Result<Outcome,
     })?;
     let undo_new = object::uncreate(uid.clone());
     let undo_existing = retire(cx, &svc, &existing_uid, &uid, Operation::ReKey)?;
-    let undo: UndoAction = Box::new(move |backend| {
-        undo_existing(backend)?;
-        undo_new(backend)
-    });
+    let undo = super::undo_in_order(vec![undo_existing, undo_new]);
     Ok(Outcome::reply(ResponsePayload::ReKey(Box::new(IdentifierWithTemplateResponse {
         unique_identifier: UniqueIdentifier::Text(uid),
         template_attribute: None,

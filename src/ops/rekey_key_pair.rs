@@ -11,7 +11,7 @@ use crate::kmip::ResponsePayload;
 use super::create_key_pair::{generate_pair, pair_spec, requested_halves};
 use super::object;
 use super::rekey::{existing_key, replacement, retire};
-use super::{OpContext, OpError, Outcome, UndoAction};
+use super::{OpContext, OpError, Outcome};
 
 pub(super) fn run(cx: &OpContext<'_>, request: &ReKeyKeyPairRequest) -> Result<Outcome, OpError> {
     let op = Operation::ReKeyKeyPair;
@@ -47,11 +47,7 @@ pub(super) fn run(cx: &OpContext<'_>, request: &ReKeyKeyPairRequest) -> Result<O
     let (new_private, new_public, undo_new) = generate_pair(cx, &svc, spec, private, public, protection)?;
     let undo_private = retire(cx, &svc, &private_uid, &new_private, op)?;
     let undo_public = retire(cx, &svc, &public_uid, &new_public, op)?;
-    let undo: UndoAction = Box::new(move |backend| {
-        undo_public(backend)?;
-        undo_private(backend)?;
-        undo_new(backend)
-    });
+    let undo = super::undo_in_order(vec![undo_public, undo_private, undo_new]);
     Ok(Outcome::reply(ResponsePayload::ReKeyKeyPair(Box::new(CreateKeyPairResponse {
         private_key_unique_identifier: UniqueIdentifier::Text(new_private),
         public_key_unique_identifier: UniqueIdentifier::Text(new_public),
